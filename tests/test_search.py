@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+from conftest import unit_vectors
+
+from similarity.search import (
+    angles_deg, combine, cosines, fit_pca, parse_query, percentile_of, rank_changes, top_k,
+)
+
+
+def reference_top_k(query, vectors, k):
+    scores = vectors @ query
+    order = np.lexsort((np.arange(len(scores)), -scores))  # best first, ties by index
+    return order[:k], scores[order[:k]]
+
+
+@pytest.mark.parametrize("k", [1, 5, 99, 100, 150])
+def test_top_k_matches_brute_force(k):
+    vectors = unit_vectors(100, 16, seed=1)
+    query = unit_vectors(1, 16, seed=2)[0]
+    ranking = top_k(query, vectors, k)
+    expected, scores = reference_top_k(query, vectors, k)
+    assert ranking.indices.tolist() == expected.tolist()
+    np.testing.assert_allclose(ranking.cosines, scores, rtol=1e-6)
+    assert len(ranking.indices) == min(k, 100)  # k > n returns everything
+
+
+def test_ties_break_by_index_even_at_the_cut():
+    base = unit_vectors(3, 8, seed=3)
+    vectors = np.repeat(base, 4, axis=0)  # every vector four times
+    for k in range(1, 12):
+        ranking = top_k(base[1], vectors, k)
+        assert ranking.indices.tolist() == reference_top_k(base[1], vectors, k)[0].tolist()
+
+
+def test_angles_are_arccos_of_cosines():
+    vectors = unit_vectors(50, 32, seed=4)
+    ranking = top_k(vectors[0], vectors, 10)
+    np.testing.assert_allclose(ranking.angles, np.degrees(np.arccos(np.clip(ranking.cosines, -1, 1))))
+    assert ranking.angles[0] == pytest.approx(0, abs=0.1)  # the vector itself
+    assert np.all(np.diff(ranking.angles) >= 0)  # best match = smallest angle
+    assert angles_deg(np.array([1.0000001, -1.0000001])).tolist() == [0.0, 180.0]
+
+
+def test_search_among_a_subset_returns_original_rows():
+    vectors = unit_vectors(40, 8, seed=5)
+    among = np.arange(1, 40, 2)
+    ranking = top_k(vectors[3], vectors, 5, among=among)
+    assert set(ranking.indices) <= set(among)
+    assert ranking.indices[0] == 3
+
+
+def test_bad_k_and_empty_candidates_say_what_is_wrong():
+    vectors = unit_vectors(5, 4)
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        top_k(vectors[0], vectors, 0)
+    with pytest.raises(ValueError, match="nothing to search"):
+        top_k(vectors[0], vectors, 3, among=np.array([], dtype=int))
+    with pytest.raises(ValueError, match="dims"):
+        cosines(np.ones(3, np.float32), vectors)
+
+
+def test_query_arithmetic():
+    assert parse_query("dog + hat - sun") == [(1, "dog"), (1, "hat"), (-1, "sun")]
+    assert parse_query("t-shirt") == [(1, "t-shirt")]
+    for empty in ["", "   ", " + "]:
+        with pytest.raises(ValueError):
+            parse_query(empty)
+    a, b = unit_vectors(2, 8, seed=6)
+    combined = combine(np.stack([a, b]), [1, -1])
+    assert np.linalg.norm(combined) == pytest.approx(1)
+    assert combined @ a > 0 > combined @ b
+    with pytest.raises(ValueError, match="cancel"):
+        combine(np.stack([a, a]), [1, -1])
+
+
+def test_pca_filter_keeps_unit_vectors_and_reports_variance():
+    vectors = unit_vectors(200, 32, seed=7)
+    pca = fit_pca(vectors, 8)
+    reduced = pca.apply(vectors)
+    assert reduced.shape == (200, 8)
+    np.testing.assert_allclose(np.linalg.norm(reduced, axis=1), 1, rtol=1e-5)
+    assert 0 < pca.explained.sum() < 1 and np.all(np.diff(pca.explained) <= 1e-9)
+    with pytest.raises(ValueError, match="between 1 and 32"):
+        fit_pca(vectors, 33)
+
+
+def test_rank_changes_and_percentile():
+    vectors = unit_vectors(30, 8, seed=8)
+    a = top_k(vectors[0], vectors, 3)
+    b = top_k(vectors[1], vectors, 3)
+    changes = rank_changes(a, b)
+    assert changes[0] == {"row": int(a.indices[0]), "rank_before": 1,
+                          "rank_after": (b.indices.tolist().index(a.indices[0]) + 1) if a.indices[0] in b.indices else None}
+    assert {c["row"] for c in changes} == set(a.indices) | set(b.indices)
+    assert percentile_of(0.5, np.array([0.1, 0.2, 0.6, 0.9])) == 50.0
