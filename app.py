@@ -5,10 +5,12 @@ import streamlit as st
 from ui.state import sidebar
 
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
-pages = st.navigation([
-    st.Page("pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),
-    st.Page("pages/search.py", title="Search", icon=":material/search:"),
-    st.Page("pages/collections.py", title="Your collection", icon=":material/photo_library:"),
-])
+pages = st.navigation(
+    [
+        st.Page("pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),
+        st.Page("pages/search.py", title="Search", icon=":material/search:"),
+        st.Page("pages/collections.py", title="Your collection", icon=":material/photo_library:"),
+    ]
+)
 sidebar()
 pages.run()

@@ -6,8 +6,15 @@ from pathlib import Path
 import streamlit as st
 
 from similarity.collection import (
-    CAPTION_SUFFIXES, IMAGE_SUFFIXES, BadInput, load_captions_only, load_files, load_folder, load_zip,
-    read_captions, save_uploads,
+    CAPTION_SUFFIXES,
+    IMAGE_SUFFIXES,
+    BadInput,
+    load_captions_only,
+    load_files,
+    load_folder,
+    load_zip,
+    read_captions,
+    save_uploads,
 )
 from similarity.models import ModelLoadError
 from similarity.store import EmbeddingStore
@@ -28,12 +35,15 @@ def report(collection) -> None:
 
 
 name = st.text_input("Collection name", value="My collection", key="new_name").strip() or "My collection"
-uploads_tab, zip_tab, folder_tab, text_tab = st.tabs(["Upload pictures", "Import a zip", "Server folder", "Captions only"])
+uploads_tab, zip_tab, folder_tab, text_tab = st.tabs(
+    ["Upload pictures", "Import a zip", "Server folder", "Captions only"]
+)
 
 with uploads_tab:
     suffixes = sorted(s.lstrip(".") for s in IMAGE_SUFFIXES | CAPTION_SUFFIXES)
-    files = st.file_uploader("Pictures, plus an optional captions .csv/.json", type=suffixes,
-                             accept_multiple_files=True, key="uploads")
+    files = st.file_uploader(
+        "Pictures, plus an optional captions .csv/.json", type=suffixes, accept_multiple_files=True, key="uploads"
+    )
     pictures = [f for f in files or [] if Path(f.name).suffix.lower() in IMAGE_SUFFIXES]
     captions = {}
     for f in files or []:
@@ -44,8 +54,12 @@ with uploads_tab:
                 st.error(str(err))
     if pictures:
         st.caption("Type or correct captions (optional):")
-        table = st.data_editor([{"file": f.name, "caption": captions.get(f.name, "")} for f in pictures],
-                               disabled=["file"], hide_index=True, key="caption_editor")
+        table = st.data_editor(
+            [{"file": f.name, "caption": captions.get(f.name, "")} for f in pictures],
+            disabled=["file"],
+            hide_index=True,
+            key="caption_editor",
+        )
         if st.button("Add to collection", key="add_uploads", type="primary"):
             saved = save_uploads([(f.name, f.getvalue()) for f in pictures], store_root().parent / "uploads")
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
@@ -77,7 +91,9 @@ with text_tab:
 st.divider()
 collection = active_collection()
 st.subheader(f"Active: {collection.name}")
-st.write(f"{collection.n_images:,} pictures · {collection.n_captions:,} captions · {len(collection.problems)} files skipped")
+st.write(
+    f"{collection.n_images:,} pictures · {collection.n_captions:,} captions · {len(collection.problems)} files skipped"
+)
 try:
     encoder = active_encoder()
     store = EmbeddingStore(store_root(), encoder.key)

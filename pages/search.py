@@ -25,7 +25,9 @@ if len(space.vectors) == 0:
     st.info("This collection is empty: add pictures or captions on **Your collection**.")
     st.stop()
 
-mode = st.radio("Query by", ["Text", "A picture from the collection", "An uploaded picture"], horizontal=True, key="mode")
+mode = st.radio(
+    "Query by", ["Text", "A picture from the collection", "An uploaded picture"], horizontal=True, key="mode"
+)
 query = None
 if mode == "Text":
     text = st.text_input("Describe what you are looking for", value="a red fruit", key="query_text")
@@ -43,7 +45,9 @@ elif mode == "A picture from the collection":
         st.image(str(collection.items[space.item[rows[pick]]].image_path), width=96)
         query = space.vectors[rows[pick]]
 else:
-    upload = st.file_uploader("Picture", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"], key="query_upload")
+    upload = st.file_uploader(
+        "Picture", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"], key="query_upload"
+    )
     if upload is not None:
         try:
             picture = open_image(upload.getvalue(), upload.name)
@@ -69,7 +73,9 @@ result_grid(collection, space, ranking)
 all_scores = cosines(query, space.vectors[among])
 best = ranking.cosines[0]
 st.plotly_chart(score_distribution(all_scores, ranking.cosines, f"top {len(ranking.indices)}"), key="dist")
-st.caption(f"The best match (cos {best:.3f}) beats {percentile_of(best, all_scores):.1f}% of the {len(among):,} items shown.")
+st.caption(
+    f"The best match (cos {best:.3f}) beats {percentile_of(best, all_scores):.1f}% of the {len(among):,} items shown."
+)
 
 with st.expander("PCA noise filter: compare in fewer dimensions"):
     st.markdown(
@@ -89,7 +95,14 @@ with st.expander("PCA noise filter: compare in fewer dimensions"):
         result_grid(collection, space, filtered)
         moves = rank_changes(ranking, filtered)
         st.dataframe(
-            [{"item": collection.items[space.item[m["row"]]].caption or collection.items[space.item[m["row"]]].source,
-              f"rank in {encoder.dim}-d": m["rank_before"], f"rank in {n}-d": m["rank_after"]} for m in moves],
+            [
+                {
+                    "item": collection.items[space.item[m["row"]]].caption
+                    or collection.items[space.item[m["row"]]].source,
+                    f"rank in {encoder.dim}-d": m["rank_before"],
+                    f"rank in {n}-d": m["rank_after"],
+                }
+                for m in moves
+            ],
             hide_index=True,
         )

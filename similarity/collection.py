@@ -57,7 +57,9 @@ class Collection:
 
     def merged(self, other: Collection) -> Collection:
         """This collection plus ``other``'s new items (duplicates reported)."""
-        out = Collection(self.name, list(self.items), self.problems + other.problems, self.duplicates + other.duplicates)
+        out = Collection(
+            self.name, list(self.items), self.problems + other.problems, self.duplicates + other.duplicates
+        )
         seen = {item.id: item.source for item in out.items}
         for item in other.items:
             if item.id in seen:
@@ -270,5 +272,7 @@ def load_demo(folder: Path = DEMO_DIR) -> Collection:
     with open(index, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             path = folder / row["file"]
-            collection.items.append(Item(content_id(path.read_bytes()), row["file"], path, row["caption"], row["group"]))
+            collection.items.append(
+                Item(content_id(path.read_bytes()), row["file"], path, row["caption"], row["group"])
+            )
     return collection

@@ -8,8 +8,8 @@ interrupted work resumes and re-opening a collection encodes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

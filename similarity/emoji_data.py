@@ -20,7 +20,7 @@ import random
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -133,7 +133,7 @@ def _draw_font(font: ImageFont.FreeTypeFont, chars: str, px: int) -> Image.Image
     return canvas
 
 
-@lru_cache(maxsize=None)
+@cache
 def _font(path: str, px: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, px)
 
@@ -219,8 +219,16 @@ def build_demo(out: Path, px: int = 72) -> int:
         rel = f"images/{e.slug}.png"
         # A 256-colour palette keeps the gallery small with no visible loss.
         image.quantize(256, method=Image.Quantize.MEDIANCUT).save(out / rel, optimize=True)
-        rows.append({"file": rel, "caption": e.name, "group": e.group, "subgroup": e.subgroup,
-                     "keywords": " | ".join(e.keywords), "split": "held-out" if e in held else "train"})
+        rows.append(
+            {
+                "file": rel,
+                "caption": e.name,
+                "group": e.group,
+                "subgroup": e.subgroup,
+                "keywords": " | ".join(e.keywords),
+                "split": "held-out" if e in held else "train",
+            }
+        )
     with open(out / "captions.csv", "w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

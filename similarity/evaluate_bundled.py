@@ -21,8 +21,18 @@ from similarity.models import BUNDLED_DIR, Encoder, load_bundled
 from similarity.search import top_k
 from similarity.train import render
 
-FREE_FORM = ("a vehicle", "music", "something to eat for breakfast", "a wild animal", "weather",
-             "love", "sports", "an office supply", "a building", "a sad face")
+FREE_FORM = (
+    "a vehicle",
+    "music",
+    "something to eat for breakfast",
+    "a wild animal",
+    "weather",
+    "love",
+    "sports",
+    "an office supply",
+    "a building",
+    "a sad face",
+)
 
 
 def _images(encoder: Encoder, emoji, style: str):
@@ -50,8 +60,9 @@ def evaluate(encoder: Encoder, k: int = 5) -> dict:
     out["i2t_unseen_noto"] = recall_at_k(gallery, names, np.arange(len(names)), k)
     out["t2i_unseen_twemoji"], out["n_gallery_unseen_twemoji"], *_ = t2i(test, "twemoji")
     out["t2i_seen_twemoji"], out["n_gallery_seen_twemoji"], *_ = t2i(train, "twemoji")
-    out["t2i_seen_noto"], *_ = t2i(train, "noto")
+    out["t2i_seen_noto"], out["n_gallery_seen_noto"], *_ = t2i(train, "noto")
     full, kept = _images(encoder, all_emoji, "noto")
+    out["n_gallery_all_noto"] = len(kept)
     queries = encoder.encode_texts(list(FREE_FORM))
     out["free_form"] = {
         q: [all_emoji[kept[i]].name for i in top_k(queries[j], full, k).indices] for j, q in enumerate(FREE_FORM)
@@ -59,28 +70,64 @@ def evaluate(encoder: Encoder, k: int = 5) -> dict:
     return out
 
 
+# (label, gallery-size key, unit, value key, is a target figure)
+CARD_ROWS = (
+    ("text->image, unseen concepts, Noto", "n_gallery_unseen_noto", "images", "t2i_unseen_noto", True),
+    (
+        "text->image, unseen concepts, Twemoji (unseen style)",
+        "n_gallery_unseen_twemoji",
+        "images",
+        "t2i_unseen_twemoji",
+        True,
+    ),
+    (
+        "text->image, training concepts, Twemoji (unseen style)",
+        "n_gallery_seen_twemoji",
+        "images",
+        "t2i_seen_twemoji",
+        True,
+    ),
+    ("image->text, unseen concepts, Noto", "n_gallery_unseen_noto", "names", "i2t_unseen_noto", True),
+    (
+        "text->image, training concepts, Noto (fit, not held out)",
+        "n_gallery_seen_noto",
+        "images",
+        "t2i_seen_noto",
+        False,
+    ),
+)
+
+
 def write_card(result: dict, folder: Path = BUNDLED_DIR) -> None:
     """quality.json plus the numbers table inside the model card."""
     (folder / "quality.json").write_text(json.dumps(result, indent=2) + "\n")
     card = folder.parent / "README.md"
     k = result["k"]
-    table = "\n".join([
-        "<!-- numbers:start (written by python -m similarity.evaluate_bundled) -->",
-        f"| measure (recall@{k}) | gallery | value |",
-        "| --- | --- | --- |",
-        f"| text->image, unseen concepts, Noto | {result['n_gallery_unseen_noto']} images | **{result['t2i_unseen_noto']:.3f}** |",
-        f"| text->image, unseen concepts, Twemoji (unseen style) | {result['n_gallery_unseen_twemoji']} images | **{result['t2i_unseen_twemoji']:.3f}** |",
-        f"| text->image, training concepts, Twemoji (unseen style) | {result['n_gallery_seen_twemoji']} images | **{result['t2i_seen_twemoji']:.3f}** |",
-        f"| image->text, unseen concepts, Noto | {result['n_gallery_unseen_noto']} names | **{result['i2t_unseen_noto']:.3f}** |",
-        f"| text->image, training concepts, Noto (fit) | {result['n_train_emoji']} images | {result['t2i_seen_noto']:.3f} |",
-        "",
-        f"Free-form queries, top-{k} of all {result['n_train_emoji'] + result['n_unseen_emoji']} Noto emoji:",
-        "",
-        *[f"- *{q}*: {', '.join(names)}" for q, names in result["free_form"].items()],
-        "<!-- numbers:end -->",
-    ])
+    rows = [
+        (
+            f"| {label} | {result[n]} {unit} | **{result[v]:.3f}** |"
+            if bold
+            else f"| {label} | {result[n]} {unit} | {result[v]:.3f} |"
+        )
+        for label, n, unit, v, bold in CARD_ROWS
+    ]
+    table = "\n".join(
+        [
+            "<!-- numbers:start (written by python -m similarity.evaluate_bundled) -->",
+            f"| measure (recall@{k}) | gallery | value |",
+            "| --- | --- | --- |",
+            *rows,
+            "",
+            f"Free-form queries, top-{k} of all {result['n_gallery_all_noto']} Noto emoji:",
+            "",
+            *[f"- *{q}*: {', '.join(names)}" for q, names in result["free_form"].items()],
+            "<!-- numbers:end -->",
+        ]
+    )
     text = card.read_text(encoding="utf-8")
-    card.write_text(re.sub(r"<!-- numbers:start.*?<!-- numbers:end -->", lambda _: table, text, flags=re.S), encoding="utf-8")
+    card.write_text(
+        re.sub(r"<!-- numbers:start.*?<!-- numbers:end -->", lambda _: table, text, flags=re.S), encoding="utf-8"
+    )
 
 
 def main():

@@ -69,7 +69,8 @@ class Encoder:
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
         return self._encode(
-            images, lambda chunk: self.model.encode_image(torch.stack([self.preprocess(im.convert("RGB")) for im in chunk]))
+            images,
+            lambda chunk: self.model.encode_image(torch.stack([self.preprocess(im.convert("RGB")) for im in chunk])),
         )
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
@@ -182,12 +183,22 @@ def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
     missing, unexpected = model.load_state_dict(state, strict=False)
     bad_missing = [k for k in missing if not k.startswith("text.transformer.")]
     if bad_missing or unexpected:
-        raise ModelLoadError(f"{weights} does not match {folder / 'config.json'}: missing {bad_missing[:3]}, unexpected {unexpected[:3]}.")
+        raise ModelLoadError(
+            f"{weights} does not match {folder / 'config.json'}: "
+            f"missing {bad_missing[:3]}, unexpected {unexpected[:3]}."
+        )
     image_size = cfg["model_cfg"]["vision_cfg"]["image_size"]
     preprocess = open_clip.image_transform(image_size, is_train=False)
     card = json.loads((folder / "quality.json").read_text()) if (folder / "quality.json").exists() else {}
-    return Encoder(model, preprocess, tokenizer, name=cfg.get("name", "emoji-clip"), provenance=cfg["provenance"],
-                   key=f"emoji-clip-{_sha256(weights)[:12]}", quality=card)
+    return Encoder(
+        model,
+        preprocess,
+        tokenizer,
+        name=cfg.get("name", "emoji-clip"),
+        provenance=cfg["provenance"],
+        key=f"emoji-clip-{_sha256(weights)[:12]}",
+        quality=card,
+    )
 
 
 # --- open_clip models: hub or local file ----------------------------------------
@@ -195,7 +206,9 @@ def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
 
 def load_pretrained(arch: str, tag: str, cache_dir: str | None = None) -> Encoder:
     """An open_clip pretrained model; downloads and caches it on first use."""
-    return _load_open_clip(arch, tag, f"{arch} / {tag}", f"open_clip pretrained weights '{tag}'", f"{arch}-{tag}", cache_dir)
+    return _load_open_clip(
+        arch, tag, f"{arch} / {tag}", f"open_clip pretrained weights '{tag}'", f"{arch}-{tag}", cache_dir
+    )
 
 
 def load_checkpoint(path: str | Path, arch: str) -> Encoder:
@@ -232,7 +245,12 @@ def _explain(arch: str, pretrained: str, err: Exception) -> str:
             f"Could not load {pretrained} as {arch} weights ({type(err).__name__}: {text[:200]}). "
             "Check that the file is complete and that the architecture matches it."
         )
-    if "offline" in text.lower() or "connect" in text.lower() or "resolve" in text.lower() or "download" in text.lower():
+    if (
+        "offline" in text.lower()
+        or "connect" in text.lower()
+        or "resolve" in text.lower()
+        or "download" in text.lower()
+    ):
         return (
             f"Could not get the weights for {arch} / {pretrained}: they are not in the local cache and "
             "they cannot be downloaded here (no network, or HF_HUB_OFFLINE=1). Run once with internet to "

@@ -119,7 +119,9 @@ def fit_pca(vectors: np.ndarray, n_components: int, seed: int = 0) -> PCAFilter:
 
     limit = min(vectors.shape)
     if not 1 <= n_components <= limit:
-        raise ValueError(f"choose between 1 and {limit} components for {len(vectors)} vectors of {vectors.shape[1]} dims")
+        raise ValueError(
+            f"choose between 1 and {limit} components for {len(vectors)} vectors of {vectors.shape[1]} dims"
+        )
     pca = PCA(n_components=n_components, random_state=seed).fit(vectors)
     return PCAFilter(pca.mean_.astype(np.float32), pca.components_.astype(np.float32), pca.explained_variance_ratio_)
 

@@ -58,8 +58,13 @@ def model_config(cfg: TrainConfig) -> dict:
     """open_clip config of the model (the text tower path is filled at load)."""
     vision = dict(image_size=cfg.image_px, layers=cfg.layers, width=cfg.width, patch_size=cfg.patch, head_width=64)
     if cfg.text_tower == "minilm":
-        text = dict(hf_model_name=None, hf_tokenizer_name=None, hf_proj_type="linear",
-                    hf_pooler_type="mean_pooler", context_length=32)
+        text = dict(
+            hf_model_name=None,
+            hf_tokenizer_name=None,
+            hf_proj_type="linear",
+            hf_pooler_type="mean_pooler",
+            context_length=32,
+        )
     else:
         text = dict(context_length=32, vocab_size=49408, width=256, heads=4, layers=4)
     return dict(embed_dim=cfg.embed_dim, vision_cfg=vision, text_cfg=text)
@@ -95,8 +100,11 @@ def twemoji_dir() -> Path:
     cache = Path.home() / ".cache" / "clip-explorer" / "twemoji"
     if not (cache / "package" / "icons.json").exists():
         cache.mkdir(parents=True, exist_ok=True)
-        name = subprocess.run(["npm", "pack", TWEMOJI_PACKAGE], cwd=cache, check=True, capture_output=True,
-                              text=True).stdout.strip().splitlines()[-1]
+        name = (
+            subprocess.run(["npm", "pack", TWEMOJI_PACKAGE], cwd=cache, check=True, capture_output=True, text=True)
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         with tarfile.open(cache / name) as tar:
             tar.extractall(cache, filter="data")
     return cache / "package"
@@ -119,8 +127,11 @@ def augment(batch: torch.Tensor, px: int, gen: torch.Generator) -> torch.Tensor:
     # Pad with white (the background the renderings sit on) by warping 1 - x.
     x = 1 - F.grid_sample(1 - x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     # Tint the white background on half the samples, dim/brighten slightly.
-    tint = torch.where(torch.rand(n, 1, 1, 1, generator=gen) < 0.5, torch.ones(n, 3, 1, 1),
-                       torch.empty(n, 3, 1, 1).uniform_(0.7, 1.0, generator=gen))
+    tint = torch.where(
+        torch.rand(n, 1, 1, 1, generator=gen) < 0.5,
+        torch.ones(n, 3, 1, 1),
+        torch.empty(n, 3, 1, 1).uniform_(0.7, 1.0, generator=gen),
+    )
     white = (x > 0.98).all(dim=1, keepdim=True)
     x = torch.where(white, tint.expand_as(x), x)
     x = (x * torch.empty(n, 1, 1, 1).uniform_(0.85, 1.1, generator=gen)).clamp(0, 1)
@@ -167,8 +178,9 @@ def train(cfg: TrainConfig) -> Path:
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
     loss_fn = open_clip.loss.ClipLoss()
     gen = torch.Generator().manual_seed(cfg.seed)
     budget = cfg.minutes * 60

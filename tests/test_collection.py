@@ -1,6 +1,6 @@
-from pathlib import Path
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -30,13 +30,16 @@ def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, ma
     assert c.items[[i.source for i in c.items].index("red.png")].id == col.content_id(good)
 
 
-@pytest.mark.parametrize("mode,color,save", [
-    ("CMYK", (0, 255, 255, 0), {}),
-    ("I;16", 40000, {}),
-    ("P", 3, {}),
-    ("RGBA", (255, 0, 0, 0), {}),
-    ("LA", (10, 128), {}),
-])
+@pytest.mark.parametrize(
+    "mode,color,save",
+    [
+        ("CMYK", (0, 255, 255, 0), {}),
+        ("I;16", 40000, {}),
+        ("P", 3, {}),
+        ("RGBA", (255, 0, 0, 0), {}),
+        ("LA", (10, 128), {}),
+    ],
+)
 def test_unusual_modes_become_rgb(make_image, mode, color, save):
     suffix = ".tiff" if mode == "CMYK" else ".png"
     im = open_image(make_image("x" + suffix, color=color, mode=mode, **save))
@@ -93,8 +96,10 @@ def _zip(path, members: dict):
 
 def test_zip_skips_paths_that_escape_and_keeps_the_rest(tmp_path, make_image):
     png = make_image("a.png").read_bytes()
-    archive = _zip(tmp_path / "x.zip", {"ok/a.png": png, "../evil.png": png, "/abs.png": png,
-                                        "captions.json": json.dumps({"a.png": "red"})})
+    archive = _zip(
+        tmp_path / "x.zip",
+        {"ok/a.png": png, "../evil.png": png, "/abs.png": png, "captions.json": json.dumps({"a.png": "red"})},
+    )
     c = load_zip(archive, tmp_path / "out")
     assert [(i.source, i.caption) for i in c.items] == [("ok/a.png", "red")]
     assert sum("unsafe path" in p for p in c.problems) == 2

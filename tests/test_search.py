@@ -3,7 +3,14 @@ import pytest
 from conftest import unit_vectors
 
 from similarity.search import (
-    angles_deg, combine, cosines, fit_pca, parse_query, percentile_of, rank_changes, top_k,
+    angles_deg,
+    combine,
+    cosines,
+    fit_pca,
+    parse_query,
+    percentile_of,
+    rank_changes,
+    top_k,
 )
 
 
@@ -89,7 +96,10 @@ def test_rank_changes_and_percentile():
     a = top_k(vectors[0], vectors, 3)
     b = top_k(vectors[1], vectors, 3)
     changes = rank_changes(a, b)
-    assert changes[0] == {"row": int(a.indices[0]), "rank_before": 1,
-                          "rank_after": (b.indices.tolist().index(a.indices[0]) + 1) if a.indices[0] in b.indices else None}
+    assert changes[0] == {
+        "row": int(a.indices[0]),
+        "rank_before": 1,
+        "rank_after": (b.indices.tolist().index(a.indices[0]) + 1) if a.indices[0] in b.indices else None,
+    }
     assert {c["row"] for c in changes} == set(a.indices) | set(b.indices)
     assert percentile_of(0.5, np.array([0.1, 0.2, 0.6, 0.9])) == 50.0

@@ -36,8 +36,10 @@ class ModelChoice:
 
 MODEL_CHOICES = {
     "Bundled emoji CLIP (offline)": ModelChoice("bundled"),
-    **{f"open_clip {arch} / {tag} (downloads once)": ModelChoice("pretrained", arch, tag)
-       for arch, tag in models.PRETRAINED_CHOICES},
+    **{
+        f"open_clip {arch} / {tag} (downloads once)": ModelChoice("pretrained", arch, tag)
+        for arch, tag in models.PRETRAINED_CHOICES
+    },
     "Local checkpoint file…": ModelChoice("checkpoint"),
 }
 

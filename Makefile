@@ -1,0 +1,35 @@
+# Two commands for a fresh machine: `make run` (dashboard on the offline demo)
+# and `make test` (the whole suite). Both set everything up on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE ?= 1
+
+.PHONY: run test system lint bench model clean-venv
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m streamlit run app.py
+
+# Debian packages for the emoji data, the SVG renderer and the browser test.
+system:
+	bash scripts/system-deps.sh
+
+test: system $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.installed
+	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
+
+# Retrain and re-evaluate the bundled model (about 35 minutes on 2 cores).
+model: system $(VENV)/.installed
+	$(PY) -m similarity.train --minutes 30
+	$(PY) -m similarity.evaluate_bundled

@@ -1,0 +1,78 @@
+"""Every page through Streamlit's AppTest, with the real bundled model."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TIMEOUT = 180
+
+
+@pytest.fixture
+def app(tmp_path):
+    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at.session_state["store_root"] = str(tmp_path / "store")
+    return at
+
+
+def test_home_names_the_active_model(app):
+    app.run()
+    assert not app.exception
+    assert any("emoji-clip" in m.value for m in app.metric)
+    assert any("emoji" in t.value for t in app.sidebar.caption)
+
+
+def test_text_search_ranks_the_expected_picture_first(app):
+    app.switch_page("pages/search.py").run()
+    assert not app.exception
+    app.text_input(key="query_text").set_value("pizza").run()
+    captions = [t.value for t in app.text]
+    assert "pizza" in captions[:3], captions[:6]
+    scores = [c.value for c in app.caption if c.value.startswith("#1 ")]
+    assert scores and "cos" in scores[0] and "°" in scores[0]
+
+
+def test_captions_filter_and_k_larger_than_n(app):
+    app.switch_page("pages/search.py").run()
+    app.radio(key="filter").set_value("Captions").run()
+    app.text_input(key="query_text").set_value("a dog").run()
+    assert not app.exception
+    assert any("dog" in t.value for t in app.text[:5])
+
+
+def test_empty_query_says_what_to_do(app):
+    app.switch_page("pages/search.py").run()
+    app.text_input(key="query_text").set_value("   ").run()
+    assert not app.exception
+    assert any("type something" in i.value for i in app.info)
+
+
+def test_text_only_collection_gives_text_search(app):
+    app.switch_page("pages/collections.py").run()
+    app.text_area(key="lines").set_value("a red apple\na fast car\na sleeping cat").run()
+    app.button(key="add_lines").click().run()
+    assert not app.exception
+    assert any("3 captions" in s.value for s in app.success)
+    app.switch_page("pages/search.py").run()
+    app.text_input(key="query_text").set_value("kitten").run()
+    app.slider(key="k").set_value(10).run()
+    assert not app.exception
+    assert [t.value for t in app.text][:1] == ["a sleeping cat"]
+    assert any("Only 3 items" in c.value for c in app.caption)
+
+
+def test_bad_checkpoint_keeps_the_previous_model(app, tmp_path):
+    app.run()
+    app.selectbox(key="model_label").set_value("Local checkpoint file…").run()
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not weights")
+    app.text_input(key="ckpt_path").set_value(str(broken)).run()
+    assert not app.exception
+    assert any("broken.safetensors" in e.value for e in app.sidebar.error)
+    assert any("emoji-clip" in m.value for m in app.metric)
+
+
+def test_offline_pretrained_model_is_explained_not_crashed(app):
+    app.run()
+    label = next(o for o in app.selectbox(key="model_label").options if "ViT-B-32" in o)
+    app.selectbox(key="model_label").set_value(label).run()
+    assert not app.exception
+    assert any("cannot be downloaded here" in e.value for e in app.sidebar.error)
