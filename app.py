@@ -9,6 +9,8 @@ pages = st.navigation(
     [
         st.Page("pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),
         st.Page("pages/search.py", title="Search", icon=":material/search:"),
+        st.Page("pages/map.py", title="Map and angles", icon=":material/scatter_plot:"),
+        st.Page("pages/clusters.py", title="Clusters", icon=":material/workspaces:"),
         st.Page("pages/collections.py", title="Your collection", icon=":material/photo_library:"),
     ]
 )

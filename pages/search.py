@@ -2,69 +2,24 @@
 
 import streamlit as st
 
-from similarity.collection import BadInput, open_image
-from similarity.embed import CAPTION, IMAGE
-from similarity.models import ModelLoadError
 from similarity.plots import explained_variance, score_distribution
-from similarity.search import cosines, fit_pca, percentile_of, rank_changes, text_query, top_k
-from ui.state import active_space, explain
-from ui.widgets import result_grid
-
-FILTERS = {"Pictures": (IMAGE,), "Captions": (CAPTION,), "Both": (IMAGE, CAPTION)}
+from similarity.search import cosines, fit_pca, percentile_of, rank_changes, top_k
+from ui.state import explain, require_space
+from ui.widgets import kind_filter, query_picker, result_grid
 
 st.title("Search by cosine similarity")
 explain("search")
-try:
-    encoder, collection, space = active_space()
-except ModelLoadError as err:
-    st.error(str(err))
-    st.stop()
-for problem in space.problems:
-    st.warning(problem)
-if len(space.vectors) == 0:
-    st.info("This collection is empty: add pictures or captions on **Your collection**.")
-    st.stop()
+encoder, collection, space = require_space()
 
-mode = st.radio(
-    "Query by", ["Text", "A picture from the collection", "An uploaded picture"], horizontal=True, key="mode"
-)
-query = None
-if mode == "Text":
-    text = st.text_input("Describe what you are looking for", value="a red fruit", key="query_text")
-    try:
-        query = text_query(encoder.encode_texts, text)
-    except ValueError as err:
-        st.info(str(err))
-elif mode == "A picture from the collection":
-    rows = space.rows((IMAGE,))
-    if len(rows) == 0:
-        st.info("This collection has no pictures; search by text instead.")
-    else:
-        labels = [f"{collection.items[space.item[r]].caption or collection.items[space.item[r]].source}" for r in rows]
-        pick = st.selectbox("Picture", range(len(rows)), format_func=labels.__getitem__, key="query_item")
-        st.image(str(collection.items[space.item[rows[pick]]].image_path), width=96)
-        query = space.vectors[rows[pick]]
-else:
-    upload = st.file_uploader(
-        "Picture", type=["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"], key="query_upload"
-    )
-    if upload is not None:
-        try:
-            picture = open_image(upload.getvalue(), upload.name)
-            st.image(picture, width=96)
-            query = encoder.encode_images([picture])[0]
-        except BadInput as err:
-            st.error(str(err))
-if query is None:
+picked = query_picker(encoder, collection, space)
+if picked is None:
     st.stop()
+query, _ = picked
 
 left, right = st.columns([2, 1])
-show = left.radio("Show", list(FILTERS), horizontal=True, key="filter")
+with left:
+    among = kind_filter(space)
 k = right.slider("How many results (k)", 1, 48, 12, key="k")
-among = space.rows(FILTERS[show])
-if len(among) == 0:
-    st.info(f"This collection has no {show.lower()}.")
-    st.stop()
 ranking = top_k(query, space.vectors, k, among=among)
 if k > len(among):
     st.caption(f"Only {len(among)} items to rank: showing all of them.")

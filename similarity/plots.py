@@ -70,3 +70,154 @@ def explained_variance(ratios: np.ndarray) -> go.Figure:
         yaxis=dict(title="variance kept (%)", range=[0, 100]),
     )
     return fig
+
+
+def embedding_map(
+    coords,
+    colour_by: list[str],
+    hover: list[str],
+    axis_unit: str,
+    method: str,
+    query_xy=None,
+    result_rows=None,
+    query_label: str = "query",
+) -> go.Figure:
+    """WebGL scatter of items on a 2-D map, the query linked to its top-k.
+
+    ``customdata`` holds each point's row so selections map back to items.
+    """
+    fig = go.Figure()
+    colour_by = np.asarray(colour_by)
+    rows = np.arange(len(coords))
+    for group in dict.fromkeys(colour_by.tolist()):
+        mask = colour_by == group
+        fig.add_trace(
+            go.Scattergl(
+                x=coords[mask, 0],
+                y=coords[mask, 1],
+                mode="markers",
+                name=str(group),
+                customdata=rows[mask],
+                text=np.asarray(hover)[mask],
+                hovertemplate="%{text}<extra></extra>",
+                marker=dict(size=6, opacity=0.75),
+            )
+        )
+    if query_xy is not None:
+        if result_rows is not None and len(result_rows):
+            xs, ys = [], []
+            for r in result_rows:
+                xs += [query_xy[0], coords[r, 0], None]
+                ys += [query_xy[1], coords[r, 1], None]
+            fig.add_trace(
+                go.Scattergl(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name="query → top results",
+                    line=dict(color="#e65100", width=1.5),
+                    hoverinfo="skip",
+                )
+            )
+        fig.add_trace(
+            go.Scattergl(
+                x=[query_xy[0]],
+                y=[query_xy[1]],
+                mode="markers",
+                name=query_label,
+                marker=dict(symbol="star", size=18, color="#e65100", line=dict(width=1, color="black")),
+                hovertemplate=f"query: {query_label}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        **{**_LAYOUT, "height": 560},
+        title=f"{method} map of the collection",
+        xaxis_title=f"{method} 1 ({axis_unit})",
+        yaxis_title=f"{method} 2 ({axis_unit})",
+        dragmode="lasso",
+        legend=dict(itemsizing="constant"),
+    )
+    return fig
+
+
+def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str) -> go.Figure:
+    """Polar picture: each result at its angle from the query (at 0°), radius = rank."""
+    ranks = np.arange(1, len(angles) + 1)
+    names = [f"φ{_subscript(i)} = {a:.1f}°" for i, a in zip(ranks, angles)]
+    top = float(min(180, max(10, np.ceil((angles.max() + 5) / 10) * 10)))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatterpolar(
+            r=[0, len(angles) + 1],
+            theta=[0, 0],
+            mode="lines",
+            name="query direction",
+            line=dict(color="#e65100", width=3),
+        )
+    )
+    for r, a, name, label in zip(ranks, angles, names, labels):
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[0, r],
+                theta=[0, a],
+                mode="lines",
+                line=dict(color="#90a4ae", width=1),
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[r],
+                theta=[a],
+                mode="markers+text",
+                text=[name],
+                textposition="middle right",
+                marker=dict(size=9, color="#1565c0"),
+                showlegend=False,
+                hovertemplate=f"#{r} {label}<br>{name}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        height=460,
+        margin=dict(l=40, r=40, t=70, b=40),
+        title=dict(text=f"{title}<br><sup>{note}</sup>"),
+        polar=dict(
+            sector=[0, top],
+            angularaxis=dict(direction="counterclockwise", rotation=0, ticksuffix="°"),
+            radialaxis=dict(title="rank (1 = best)", range=[0, len(angles) + 1], dtick=1),
+        ),
+        showlegend=False,
+    )
+    return fig
+
+
+def _subscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+
+def k_scan(ks: np.ndarray, silhouettes: np.ndarray, inertias: np.ndarray, chosen: int) -> go.Figure:
+    """Silhouette (left axis) and k-means elbow (right axis) against k."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ks, y=silhouettes, mode="lines+markers", name="mean silhouette"))
+    fig.add_trace(
+        go.Scatter(
+            x=ks,
+            y=inertias,
+            mode="lines+markers",
+            name="within-cluster sum of squares",
+            yaxis="y2",
+            line=dict(dash="dot"),
+        )
+    )
+    fig.add_vline(x=chosen, line_color="#e65100", annotation_text=f"k = {chosen}")
+    fig.update_layout(
+        **_LAYOUT,
+        title="Choosing the number of clusters",
+        xaxis_title="number of clusters k",
+        yaxis=dict(title="mean silhouette (-1..1, higher = tighter)"),
+        yaxis2=dict(title="sum of squared distances (elbow)", overlaying="y", side="right"),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig

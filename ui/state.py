@@ -112,7 +112,38 @@ def active_space() -> tuple[models.Encoder, Collection, Space]:
         spaces.clear()  # keep one space in memory per session
         spaces[key] = embed_collection(encoder, store, collection, progress)
         bar.empty()
+    st.session_state["space_key"] = key
     return encoder, collection, spaces[key]
+
+
+def require_space() -> tuple[models.Encoder, Collection, Space]:
+    """The active space for a page; otherwise a clear message and stop."""
+    try:
+        encoder, collection, space = active_space()
+    except models.ModelLoadError as err:
+        st.error(str(err))
+        st.stop()
+    for problem in space.problems:
+        st.warning(problem)
+    if len(space.vectors) == 0:
+        st.info("This collection is empty: add pictures or captions on **Your collection**.")
+        st.stop()
+    return encoder, collection, space
+
+
+def memo(kind: str, key: tuple, compute):
+    """Session-scoped cache for maps and clusterings of the active space.
+
+    Keyed by the space (model + collection) plus the caller's inputs, so
+    arrays are never hashed on a rerun; a few entries per kind are kept.
+    """
+    store = st.session_state.setdefault("memo", {}).setdefault(kind, {})
+    full_key = (st.session_state.get("space_key"), *key)
+    if full_key not in store:
+        if len(store) >= 4:
+            store.pop(next(iter(store)))
+        store[full_key] = compute()
+    return store[full_key]
 
 
 def sidebar() -> None:

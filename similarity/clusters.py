@@ -1,0 +1,178 @@
+"""Clustering the embedding space, choosing k, and naming clusters from text.
+
+Vectors are unit length, so Euclidean k-means on them follows cosine
+similarity (``|a - b|^2 = 2 - 2 cos``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_K = 30
+
+
+def _kmeans(vectors, k, seed):
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors)
+
+
+def _agglomerative(vectors, k, seed):
+    from sklearn.cluster import AgglomerativeClustering
+
+    return AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(vectors)
+
+
+def _hdbscan(vectors, k, seed):
+    from sklearn.cluster import HDBSCAN
+
+    # HDBSCAN finds its own number of clusters; -1 marks points it calls noise.
+    return HDBSCAN(min_cluster_size=max(3, len(vectors) // 100)).fit_predict(vectors)
+
+
+# name -> (function, needs k)
+CLUSTERERS = {
+    "k-means": (_kmeans, True),
+    "Agglomerative (average, cosine)": (_agglomerative, True),
+    "HDBSCAN": (_hdbscan, False),
+}
+
+
+def cluster(method: str, vectors: np.ndarray, k: int | None = None, seed: int = 0) -> np.ndarray:
+    """Cluster labels ``(n,)``; -1 is noise (HDBSCAN only)."""
+    if method not in CLUSTERERS:
+        raise ValueError(f"unknown clustering {method!r}: choose one of {', '.join(CLUSTERERS)}")
+    fn, needs_k = CLUSTERERS[method]
+    n = len(vectors)
+    if needs_k:
+        if k is None or not 2 <= k <= n - 1:
+            raise ValueError(
+                f"choose k between 2 and {n - 1} for {n} items"
+                if n >= 3
+                else f"clustering needs at least 3 items; there are {n}"
+            )
+    elif n < 5:
+        raise ValueError(f"HDBSCAN needs at least 5 items; there are {n}")
+    return np.asarray(fn(vectors, k, seed))
+
+
+def silhouette(vectors: np.ndarray, labels: np.ndarray, sample: int = 3000, seed: int = 0) -> float:
+    """Mean silhouette (cosine) of the non-noise points; -1..1, higher = tighter."""
+    from sklearn.metrics import silhouette_score
+
+    keep = labels >= 0
+    if len(set(labels[keep])) < 2:
+        return float("nan")
+    return float(
+        silhouette_score(
+            vectors[keep], labels[keep], metric="cosine", sample_size=min(sample, keep.sum()), random_state=seed
+        )
+    )
+
+
+@dataclass(frozen=True)
+class KScan:
+    ks: np.ndarray  # candidate k
+    silhouettes: np.ndarray  # mean silhouette per k
+    inertias: np.ndarray  # k-means within-cluster sum of squares per k (elbow)
+
+    @property
+    def best_k(self) -> int:
+        return int(self.ks[np.nanargmax(self.silhouettes)])
+
+
+def scan_k(vectors: np.ndarray, k_max: int = 15, seed: int = 0) -> KScan:
+    """Silhouette and elbow over k = 2..k_max with k-means."""
+    from sklearn.cluster import KMeans
+
+    ks = np.arange(2, min(k_max, MAX_K, len(vectors) - 1) + 1)
+    if len(ks) == 0:
+        raise ValueError(f"choosing k needs at least 3 items; there are {len(vectors)}")
+    sil, inertia = [], []
+    for k in ks:
+        km = KMeans(n_clusters=int(k), n_init=2, random_state=seed).fit(vectors)
+        sil.append(silhouette(vectors, km.labels_, seed=seed))
+        inertia.append(km.inertia_)
+    return KScan(ks, np.array(sil), np.array(inertia))
+
+
+def centroids(vectors: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Unit-length mean direction of each cluster (noise excluded)."""
+    out = {}
+    for c in sorted(set(labels.tolist()) - {-1}):
+        mean = vectors[labels == c].mean(axis=0)
+        out[c] = mean / max(np.linalg.norm(mean), 1e-12)
+    return out
+
+
+def name_clusters(
+    vectors: np.ndarray, labels: np.ndarray, name_vectors: np.ndarray, names: list[str]
+) -> dict[int, str]:
+    """Each cluster named by the text (label or caption) nearest its centroid."""
+    if len(names) == 0:
+        raise ValueError("naming clusters needs at least one candidate name")
+    return {c: names[int(np.argmax(name_vectors @ centre))] for c, centre in centroids(vectors, labels).items()}
+
+
+def zero_shot(image_vectors: np.ndarray, label_vectors: np.ndarray) -> np.ndarray:
+    """Index of the nearest label (by cosine) for each picture."""
+    if len(label_vectors) == 0:
+        raise ValueError("type at least one label")
+    return np.argmax(image_vectors @ label_vectors.T, axis=1)
+
+
+def parse_labels(text: str) -> list[str]:
+    """Comma- or line-separated labels, blanks and repeats removed.
+
+    >>> parse_labels("animal, food,, vehicle\\nanimal")
+    ['animal', 'food', 'vehicle']
+    """
+    return list(dict.fromkeys(t.strip() for t in text.replace("\n", ",").split(",") if t.strip()))
+
+
+def confusion(truth: list[str], predicted: list[str]) -> tuple[float, list[tuple[str, str, int]]]:
+    """Accuracy and the most frequent (true, predicted) mistakes."""
+    if not truth:
+        raise ValueError("no items with a known category")
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    accuracy = float(np.mean(truth == predicted))
+    wrong = truth != predicted
+    pairs, counts = (
+        np.unique(np.stack([truth[wrong], predicted[wrong]], axis=1), axis=0, return_counts=True)
+        if wrong.any()
+        else ([], [])
+    )
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    return accuracy, [(str(pairs[i][0]), str(pairs[i][1]), int(counts[i])) for i in order]
+
+
+def assignments_csv(sources: list[str], captions: list[str | None], labels: np.ndarray, names: dict[int, str]) -> str:
+    """CSV of ``file,caption,cluster,cluster_name`` for download."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["file", "caption", "cluster", "cluster_name"])
+    for source, caption, label in zip(sources, captions, labels):
+        writer.writerow([source, caption or "", int(label), names.get(int(label), "noise")])
+    return out.getvalue()
+
+
+def closest_to_centre(vectors: np.ndarray, labels: np.ndarray, cluster_id: int, n: int) -> np.ndarray:
+    """Indices of the ``n`` members most similar to their cluster's centroid."""
+    members = np.flatnonzero(labels == cluster_id)
+    centre = centroids(vectors[members], np.zeros(len(members), int))[0]
+    return members[np.argsort(-(vectors[members] @ centre), kind="stable")[:n]]
+
+
+def name_agreement(labels: np.ndarray, names: dict[int, str], truth: list[str | None]) -> int:
+    """How many clusters are named after their members' most common true category."""
+    truth = np.asarray(truth, dtype=object)
+    agree = 0
+    for c, name in names.items():
+        values, counts = np.unique(truth[(labels == c) & (truth != None)].astype(str), return_counts=True)  # noqa: E711
+        agree += bool(len(values)) and values[np.argmax(counts)] == name
+    return agree

@@ -1,0 +1,141 @@
+"""2-D maps of the embedding space, with how much they distort it.
+
+Every map flattens a 256- or 512-d space onto a plane, so distances and
+angles on it are approximations. :func:`distortion` measures that honestly:
+sklearn's trustworthiness (are neighbours on the map real neighbours?) and
+how many of a query's true top-k stay its k nearest points on the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from similarity.search import angles_deg, top_k
+
+
+@dataclass(frozen=True)
+class Projector:
+    """A 2-D map method: ``fit(vectors, seed) -> (coords, place)``.
+
+    ``place(query_vectors)`` puts new vectors on the fitted map; ``exact``
+    says whether that is the method's own transform or an approximation.
+    """
+
+    name: str
+    axis_unit: str  # what a unit on the axes means
+    exact_placement: bool
+    fit: object
+
+
+def _fit_pca(vectors: np.ndarray, seed: int):
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2, random_state=seed).fit(vectors)
+    return pca.transform(vectors), pca.transform
+
+
+def _fit_umap(vectors: np.ndarray, seed: int):
+    import umap
+
+    # n_neighbors below the collection size; cosine matches how we search.
+    reducer = umap.UMAP(
+        n_neighbors=min(15, len(vectors) - 1),
+        metric="cosine",
+        random_state=seed,
+        init="random" if len(vectors) < 10 else "spectral",
+    )
+    coords = reducer.fit_transform(vectors)
+    return coords, reducer.transform
+
+
+def _fit_tsne(vectors: np.ndarray, seed: int):
+    from sklearn.manifold import TSNE
+
+    coords = TSNE(
+        n_components=2, perplexity=min(30.0, (len(vectors) - 1) / 3), metric="cosine", init="pca", random_state=seed
+    ).fit_transform(vectors)
+    return coords, lambda queries: _place_by_neighbours(vectors, coords, queries)
+
+
+def _place_by_neighbours(vectors: np.ndarray, coords: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
+    """t-SNE has no transform: put a query at its k nearest items' mean position."""
+    out = []
+    for q in np.atleast_2d(queries):
+        ranking = top_k(q, vectors, k)
+        weights = np.maximum(ranking.cosines, 1e-6)
+        out.append((coords[ranking.indices] * weights[:, None]).sum(0) / weights.sum())
+    return np.array(out)
+
+
+PROJECTORS = {
+    "PCA": Projector("PCA", "principal-component units (cosine-scale)", True, _fit_pca),
+    "UMAP": Projector("UMAP", "UMAP units (only neighbourhoods are meaningful)", True, _fit_umap),
+    "t-SNE": Projector("t-SNE", "t-SNE units (only neighbourhoods are meaningful)", False, _fit_tsne),
+}
+MIN_POINTS = 3  # fewer points than this cannot make a meaningful map
+
+
+def project(method: str, vectors: np.ndarray, seed: int = 0):
+    """Fit a 2-D map: returns ``(coords (n, 2), place)``; see :data:`PROJECTORS`."""
+    if method not in PROJECTORS:
+        raise ValueError(f"unknown map {method!r}: choose one of {', '.join(PROJECTORS)}")
+    if len(vectors) < MIN_POINTS:
+        raise ValueError(f"a map needs at least {MIN_POINTS} items; this collection has {len(vectors)}")
+    coords, place = PROJECTORS[method].fit(vectors, seed)
+    return np.asarray(coords, dtype=np.float32), place
+
+
+@dataclass(frozen=True)
+class Distortion:
+    trustworthiness: float  # 1 = every map neighbour is a true neighbour
+    overlap_at_k: float  # share of the query's true top-k among its k nearest on the map
+    k: int
+
+    def sentence(self) -> str:
+        return (
+            f"Of the query's {self.k} best matches in the full space, {self.overlap_at_k:.0%} are also its "
+            f"{self.k} nearest points on this map; trustworthiness {self.trustworthiness:.2f} "
+            "(1.00 = the map invents no false neighbours). Closer to 1 means the map can be read more literally."
+        )
+
+
+def trustworthiness(
+    vectors: np.ndarray, coords: np.ndarray, n_neighbors: int = 5, sample: int = 2000, seed: int = 0
+) -> float:
+    """sklearn's trustworthiness, on a seeded sample for large collections."""
+    from sklearn.manifold import trustworthiness as sk_trust
+
+    n_neighbors = min(n_neighbors, (min(len(vectors), sample) - 1) // 2)
+    if n_neighbors < 1:
+        raise ValueError("trustworthiness needs at least 3 points")
+    if len(vectors) > sample:
+        pick = np.random.default_rng(seed).choice(len(vectors), sample, replace=False)
+        vectors, coords = vectors[pick], coords[pick]
+    return float(sk_trust(vectors, coords, n_neighbors=n_neighbors, metric="cosine"))
+
+
+def overlap_at_k(query: np.ndarray, vectors: np.ndarray, query_xy: np.ndarray, coords: np.ndarray, k: int) -> float:
+    """Share of the true top-k (cosine) that are the k nearest on the map."""
+    k = min(k, len(vectors))
+    true = set(top_k(query, vectors, k).indices.tolist())
+    on_map = np.argsort(np.linalg.norm(coords - query_xy, axis=1), kind="stable")[:k]
+    return len(true & set(on_map.tolist())) / k
+
+
+def distortion(vectors, coords, query, query_xy, k: int = 10, seed: int = 0) -> Distortion:
+    k = min(k, len(vectors))
+    return Distortion(trustworthiness(vectors, coords, seed=seed), overlap_at_k(query, vectors, query_xy, coords, k), k)
+
+
+def map_angles(query_xy: np.ndarray, coords: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Angle (degrees) at ``origin`` between the query and each point on the map.
+
+    The map's counterpart of the true angle: what a student would measure with
+    a protractor on the picture.
+    """
+    a = query_xy - origin
+    b = coords - origin
+    cos = (b @ a) / np.maximum(np.linalg.norm(a) * np.linalg.norm(b, axis=1), 1e-12)
+    return angles_deg(cos)

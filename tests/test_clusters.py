@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from test_projection import clustered
+
+from similarity.clusters import CLUSTERERS, cluster, confusion, name_clusters, parse_labels, scan_k, zero_shot
+
+
+@pytest.mark.parametrize("method", list(CLUSTERERS))
+def test_each_method_recovers_a_seeded_mixture(method):
+    vectors = clustered(n_per=40, centres=3, seed=0)
+    truth = np.repeat([0, 1, 2], 40)
+    labels = cluster(method, vectors, k=3, seed=0)
+    keep = labels >= 0
+    assert keep.mean() > 0.8
+    assert adjusted_rand_score(truth[keep], labels[keep]) > 0.9
+
+
+def test_silhouette_chooses_the_true_k():
+    scan = scan_k(clustered(n_per=30, centres=4, seed=2), k_max=8)
+    assert scan.best_k == 4 and len(scan.inertias) == 7
+    assert np.all(np.diff(scan.inertias) < 0)  # the elbow curve falls with k
+
+
+def test_k_out_of_range_and_tiny_collections_are_explained():
+    vectors = clustered(n_per=2, centres=2)
+    with pytest.raises(ValueError, match="between 2 and 3 for 4 items"):
+        cluster("k-means", vectors, k=7)
+    with pytest.raises(ValueError, match="at least 3 items; there are 2"):
+        cluster("k-means", vectors[:2], k=2)
+    with pytest.raises(ValueError, match="at least 5"):
+        cluster("HDBSCAN", vectors)
+    with pytest.raises(ValueError, match="at least 3 items; there are 1"):
+        scan_k(vectors[:1])
+
+
+def test_clusters_are_named_by_the_nearest_text():
+    vectors = clustered(n_per=20, centres=2, seed=4)
+    labels = np.repeat([0, 1], 20)
+    names = name_clusters(vectors, labels, np.stack([vectors[25], vectors[5]]), ["second", "first"])
+    assert names == {0: "first", 1: "second"}
+
+
+def test_zero_shot_and_confusion():
+    labels = np.eye(3, dtype=np.float32)
+    images = np.array([[0.9, 0.1, 0], [0.1, 0.2, 0.9], [0.6, 0.5, 0]], dtype=np.float32)
+    assert zero_shot(images, labels).tolist() == [0, 2, 0]
+    accuracy, mistakes = confusion(["a", "c", "b", "b"], ["a", "c", "a", "a"])
+    assert accuracy == 0.5 and mistakes == [("b", "a", 2)]
+    assert parse_labels(" animal, food ,\nvehicle,animal") == ["animal", "food", "vehicle"]
+    with pytest.raises(ValueError):
+        zero_shot(images, np.zeros((0, 3)))

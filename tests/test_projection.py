@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+from conftest import unit_vectors
+from sklearn.manifold import trustworthiness as sk_trustworthiness
+
+from similarity.projection import PROJECTORS, distortion, map_angles, overlap_at_k, project, trustworthiness
+from similarity.search import top_k
+
+
+def clustered(n_per=40, d=16, centres=3, seed=0):
+    rng = np.random.default_rng(seed)
+    means = unit_vectors(centres, d, seed=seed + 1) * 3
+    v = np.concatenate([m + rng.standard_normal((n_per, d)) * 0.3 for m in means]).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("method", list(PROJECTORS))
+def test_every_map_is_seeded_and_places_a_query(method):
+    vectors = clustered()
+    coords, place = project(method, vectors, seed=0)
+    again, _ = project(method, vectors, seed=0)
+    assert coords.shape == (120, 2) and np.isfinite(coords).all()
+    np.testing.assert_allclose(coords, again, atol=1e-4)
+    xy = np.asarray(place(vectors[:1]))
+    assert xy.shape == (1, 2)
+    # A query equal to an item lands among that item's neighbourhood on the map.
+    assert overlap_at_k(vectors[0], vectors, xy[0], coords, 10) >= 0.5
+
+
+def test_trustworthiness_equals_sklearns():
+    vectors = clustered()
+    coords, _ = project("PCA", vectors)
+    assert trustworthiness(vectors, coords, n_neighbors=5) == pytest.approx(
+        sk_trustworthiness(vectors, coords, n_neighbors=5, metric="cosine")
+    )
+
+
+def test_overlap_is_one_when_the_map_keeps_the_ranking():
+    vectors = unit_vectors(30, 2, seed=3)  # already 2-D: the map is the space itself
+    assert overlap_at_k(vectors[0], vectors, vectors[0], vectors, 5) == 1.0
+    d = distortion(vectors, vectors, vectors[0], vectors[0], k=50)
+    assert d.k == 30 and d.overlap_at_k == 1.0 and "30 best matches" in d.sentence()
+
+
+def test_map_angles_are_protractor_angles():
+    coords = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 0.0]])
+    np.testing.assert_allclose(map_angles(np.array([3.0, 0.0]), coords, np.zeros(2)), [0, 90, 180])
+
+
+def test_true_angles_of_results_are_arccos_of_full_space_cosines():
+    vectors = unit_vectors(50, 32, seed=9)
+    ranking = top_k(vectors[0], vectors, 8)
+    full = vectors[ranking.indices] @ vectors[0]
+    np.testing.assert_allclose(ranking.angles, np.degrees(np.arccos(np.clip(full, -1, 1))), atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_tiny_collections_get_a_clear_message(n):
+    with pytest.raises(ValueError, match=f"at least 3 items; this collection has {n}"):
+        project("PCA", unit_vectors(n, 8))
+    with pytest.raises(ValueError, match="unknown map"):
+        project("MDS", unit_vectors(5, 8))
