@@ -8,7 +8,6 @@ from similarity.clusters import (
     closest_to_centre,
     cluster,
     confusion,
-    name_agreement,
     name_clusters,
     parse_labels,
     scan_k,
