@@ -8,6 +8,7 @@ from similarity.clusters import (
     closest_to_centre,
     cluster,
     confusion,
+    name_agreement,
     name_clusters,
     parse_labels,
     scan_k,
@@ -70,10 +71,7 @@ st.markdown(
     + (f" · {int((labels == -1).sum())} pictures left as noise" if (labels == -1).any() else "")
 )
 if vocabulary and candidates == parse_labels(", ".join(vocabulary)):
-    majority = {
-        c: max(vocabulary, key=lambda v: sum(i.label == v for i, lab in zip(items, labels) if lab == c)) for c in names
-    }
-    agree = sum(names[c] == majority[c] for c in names)
+    agree = name_agreement(labels, names, [i.label for i in items])
     st.caption(f"Automatic names agree with the most common true category in {agree} of {n_clusters} clusters.")
 
 map_method = st.selectbox("Map", list(PROJECTORS), key="cluster_map")
