@@ -34,7 +34,8 @@ items = [collection.items[space.item[r]] for r in rows]
 
 left, middle, right = st.columns(3)
 method = left.selectbox("Method", list(CLUSTERERS), key="cluster_method")
-reduce = middle.slider("PCA first (0 = off)", 0, min(128, encoder.dim, max(len(rows) - 1, 0)), 0, key="cluster_pca")
+pca_limit = min(128, encoder.dim, len(rows) - 1)
+reduce = middle.slider("PCA first (0 = off)", 0, pca_limit, 0, key="cluster_pca") if pca_limit >= 2 else 0
 auto_k = right.toggle("Let the silhouette choose k", value=True, key="auto_k", disabled=not CLUSTERERS[method][1])
 try:
     data = fit_pca(vectors, reduce).apply(vectors) if reduce else vectors

@@ -36,10 +36,6 @@ class Space:
         """Row indices of the given kinds."""
         return np.flatnonzero(np.isin(self.kind, kinds))
 
-    def row_of(self, item: int, kind: str) -> int | None:
-        hits = np.flatnonzero((self.item == item) & (self.kind == kind))
-        return int(hits[0]) if len(hits) else None
-
 
 def image_key(item) -> str:
     return f"img:{item.id}"

@@ -76,3 +76,38 @@ def test_offline_pretrained_model_is_explained_not_crashed(app):
     app.selectbox(key="model_label").set_value(label).run()
     assert not app.exception
     assert any("cannot be downloaded here" in e.value for e in app.sidebar.error)
+
+
+def test_map_page_shows_map_distortion_and_true_angles(app):
+    app.switch_page("pages/map.py").run()
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) >= 2  # the map and the angle view
+    assert any("trustworthiness" in c.value for c in app.caption)
+    app.toggle(key="compare_angles").set_value(True).run()
+    assert not app.exception and len(app.get("plotly_chart")) == len(charts) + 1
+
+
+def test_clusters_page_names_clusters_and_scores_zero_shot(app):
+    app.switch_page("pages/clusters.py").run()
+    assert not app.exception
+    assert any("clusters** · mean silhouette" in m.value for m in app.markdown)
+    assert any("Automatic names agree" in c.value for c in app.caption)
+    assert any("Accuracy against the known categories" in m.value for m in app.markdown)
+
+
+def _text_only(app, lines):
+    app.switch_page("pages/collections.py").run()
+    app.text_area(key="lines").set_value("\n".join(lines)).run()
+    app.button(key="add_lines").click().run()
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_tiny_collections_get_messages_not_crashes(app, n):
+    _text_only(app, ["a red apple", "a fast car"][:n])
+    app.switch_page("pages/map.py").run()
+    assert not app.exception
+    assert any(f"this collection has {n}" in i.value for i in app.info)
+    app.switch_page("pages/clusters.py").run()
+    assert not app.exception
+    assert any(f"there are {n}" in i.value for i in app.info)

@@ -42,4 +42,5 @@ def test_a_picture_that_fails_to_decode_is_reported_and_the_rest_kept(bundled, m
 def test_rows_know_their_item_and_kind(bundled, demo, tmp_path):
     space = embed_collection(bundled, EmbeddingStore(tmp_path, bundled.key), Collection("s", demo.items[:5]))
     assert space.rows((IMAGE,)).tolist() == [0, 2, 4, 6, 8]
-    assert space.row_of(2, CAPTION) == 5 and space.item[5] == 2
+    assert space.rows((CAPTION,)).tolist() == [1, 3, 5, 7, 9]
+    assert space.item.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]

@@ -29,10 +29,6 @@ class ModelChoice:
     arch: str = ""
     source: str = ""  # pretrained tag or checkpoint path
 
-    @property
-    def label(self) -> str:
-        return {"bundled": "Bundled emoji CLIP (offline)"}.get(self.kind, f"{self.arch} / {self.source}")
-
 
 MODEL_CHOICES = {
     "Bundled emoji CLIP (offline)": ModelChoice("bundled"),
