@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -89,6 +91,7 @@ def embedding_map(
     fig = go.Figure()
     colour_by = np.asarray(colour_by)
     rows = np.arange(len(coords))
+    hover = np.array([html.escape(h) for h in hover])  # plotly renders tags in hover text
     for group in dict.fromkeys(colour_by.tolist()):
         mask = colour_by == group
         fig.add_trace(
@@ -96,9 +99,9 @@ def embedding_map(
                 x=coords[mask, 0],
                 y=coords[mask, 1],
                 mode="markers",
-                name=str(group),
+                name=html.escape(str(group)),
                 customdata=rows[mask],
-                text=np.asarray(hover)[mask],
+                text=hover[mask],
                 hovertemplate="%{text}<extra></extra>",
                 marker=dict(size=6, opacity=0.75),
             )
@@ -126,7 +129,7 @@ def embedding_map(
                 mode="markers",
                 name=query_label,
                 marker=dict(symbol="star", size=18, color="#e65100", line=dict(width=1, color="black")),
-                hovertemplate=f"query: {query_label}<extra></extra>",
+                hovertemplate=f"query: {html.escape(query_label)}<extra></extra>",
             )
         )
     fig.update_layout(
@@ -175,7 +178,7 @@ def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str) -> 
                 textposition="middle right",
                 marker=dict(size=9, color="#1565c0"),
                 showlegend=False,
-                hovertemplate=f"#{r} {label}<br>{name}<extra></extra>",
+                hovertemplate=f"#{r} {html.escape(label)}<br>{name}<extra></extra>",
             )
         )
     fig.update_layout(
