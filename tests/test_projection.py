@@ -23,8 +23,9 @@ def test_every_map_is_seeded_and_places_a_query(method):
     np.testing.assert_allclose(coords, again, atol=1e-4)
     xy = np.asarray(place(vectors[:1]))
     assert xy.shape == (1, 2)
-    # A query equal to an item lands among that item's neighbourhood on the map.
-    assert overlap_at_k(vectors[0], vectors, xy[0], coords, 10) >= 0.5
+    # A query equal to an item of the first group lands among that group on the map.
+    nearest = np.argsort(np.linalg.norm(coords - xy[0], axis=1))[:10]
+    assert np.mean(nearest < 40) >= 0.8
 
 
 def test_trustworthiness_equals_sklearns():
