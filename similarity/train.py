@@ -31,16 +31,19 @@ import torch.nn.functional as F
 from similarity import emoji_data
 from similarity.models import BUNDLED_DIR, build_bundled, minilm_dir
 
+MINILM_DIM = 384
 OPENAI_MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
 OPENAI_STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
-TWEMOJI_PACKAGE = "@iconify-json/twemoji@1.2.5"
+# Styles drawn from npm iconify icon sets (SVG), pinned.
+ICONIFY_PACKAGES = {"twemoji": "@iconify-json/twemoji@1.2.5", "fluent": "@iconify-json/fluent-emoji-flat@1.2.6"}
 
 
 @dataclass
 class TrainConfig:
     minutes: float = 30.0  # wall-clock budget; training stops after it
     text_tower: str = "minilm"  # "minilm" (frozen, LiT) or "scratch"
-    styles: tuple = ("noto", "openmoji")  # design styles seen in training
+    text_proj: str = "none"  # minilm only: "none" keeps MiniLM's space as is, "linear" trains a projection
+    styles: tuple = ("noto", "openmoji", "fluent")  # design styles seen in training
     image_px: int = 64  # model input size
     embed_dim: int = 256  # shared embedding size
     width: int = 192  # ViT width
@@ -57,17 +60,22 @@ class TrainConfig:
 def model_config(cfg: TrainConfig) -> dict:
     """open_clip config of the model (the text tower path is filled at load)."""
     vision = dict(image_size=cfg.image_px, layers=cfg.layers, width=cfg.width, patch_size=cfg.patch, head_width=64)
+    embed_dim = cfg.embed_dim
     if cfg.text_tower == "minilm":
+        # With no projection the image tower learns to land in MiniLM's own
+        # 384-d sentence space, whose geometry unseen words already share.
+        proj = None if cfg.text_proj == "none" else cfg.text_proj
+        embed_dim = MINILM_DIM if proj is None else embed_dim
         text = dict(
             hf_model_name=None,
             hf_tokenizer_name=None,
-            hf_proj_type="linear",
+            hf_proj_type=proj,
             hf_pooler_type="mean_pooler",
             context_length=32,
         )
     else:
         text = dict(context_length=32, vocab_size=49408, width=256, heads=4, layers=4)
-    return dict(embed_dim=cfg.embed_dim, vision_cfg=vision, text_cfg=text)
+    return dict(embed_dim=embed_dim, vision_cfg=vision, text_cfg=text)
 
 
 def render_styles(emoji, styles, px: int) -> tuple[torch.Tensor, np.ndarray]:
@@ -87,25 +95,23 @@ def render(e, style: str, px: int):
         return emoji_data.render_noto(e, px)
     if style == "openmoji":
         return emoji_data.render_openmoji(e, px)
-    if style == "twemoji":
-        return emoji_data.render_twemoji(e, px, twemoji_dir())
-    raise ValueError(f"unknown style {style!r}: use noto, openmoji or twemoji")
+    if style in ICONIFY_PACKAGES:
+        return emoji_data.render_iconify(e, px, iconify_dir(style))
+    raise ValueError(f"unknown style {style!r}: use noto, openmoji, {', '.join(ICONIFY_PACKAGES)}")
 
 
-def twemoji_dir() -> Path:
-    """The npm package with Twemoji SVGs, fetched once into the user cache."""
+def iconify_dir(style: str) -> Path:
+    """The npm package with a style's SVGs, fetched once into the user cache."""
     import subprocess
     import tarfile
 
-    cache = Path.home() / ".cache" / "clip-explorer" / "twemoji"
+    cache = Path.home() / ".cache" / "clip-explorer" / style
     if not (cache / "package" / "icons.json").exists():
         cache.mkdir(parents=True, exist_ok=True)
-        name = (
-            subprocess.run(["npm", "pack", TWEMOJI_PACKAGE], cwd=cache, check=True, capture_output=True, text=True)
-            .stdout.strip()
-            .splitlines()[-1]
+        out = subprocess.run(
+            ["npm", "pack", ICONIFY_PACKAGES[style]], cwd=cache, check=True, capture_output=True, text=True
         )
-        with tarfile.open(cache / name) as tar:
+        with tarfile.open(cache / out.stdout.strip().splitlines()[-1]) as tar:
             tar.extractall(cache, filter="data")
     return cache / "package"
 
@@ -225,8 +231,9 @@ def save(model, cfg: TrainConfig, full_cfg: dict, log: list) -> Path:
     if "hf_model_name" in text_cfg:
         text_cfg.update(hf_model_name=None, hf_tokenizer_name=None)
     tower = "the frozen all-MiniLM-L6-v2 text tower" if cfg.text_tower == "minilm" else "a small text transformer"
+    name = cfg.text_tower if cfg.text_tower == "scratch" else f"minilm, {cfg.text_proj} text projection"
     meta = {
-        "name": f"emoji-clip ({cfg.text_tower} text)",
+        "name": f"emoji-clip ({name})",
         "provenance": (
             f"Trained by this project on {len(emoji_data.split_by_concept(emoji_data.read_emoji())[0])} emoji "
             f"({' + '.join(cfg.styles)} styles) with Unicode/CLDR captions: a {cfg.layers}-layer ViT against {tower}. "

@@ -19,7 +19,8 @@ def test_angle_view_draws_each_result_at_its_true_angle():
 
 def test_map_escapes_user_text_and_links_the_query_to_its_results():
     coords = np.array([[0, 0], [1, 1], [2, 0]], dtype=np.float32)
-    fig = embedding_map(coords, ["a", "a", "b"], ["<b>bold</b>", "x", "y"], "units", "PCA", np.array([0.5, 0.5]), [2, 1])
+    hover = ["<b>bold</b>", "x", "y"]
+    fig = embedding_map(coords, ["a", "a", "b"], hover, "units", "PCA", np.array([0.5, 0.5]), [2, 1])
     assert "&lt;b&gt;bold&lt;/b&gt;" in fig.data[0].text
     lines = next(t for t in fig.data if t.mode == "lines")
     assert list(lines.x) == [0.5, 2, None, 0.5, 1, None]

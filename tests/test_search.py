@@ -103,3 +103,10 @@ def test_rank_changes_and_percentile():
     }
     assert {c["row"] for c in changes} == set(a.indices) | set(b.indices)
     assert percentile_of(0.5, np.array([0.1, 0.2, 0.6, 0.9])) == 50.0
+
+
+def test_truncated_filter_equals_a_smaller_fit():
+    vectors = unit_vectors(100, 16, seed=10)
+    big, small = fit_pca(vectors, 10).truncated(4), fit_pca(vectors, 4)
+    np.testing.assert_allclose(np.abs(big.apply(vectors)), np.abs(small.apply(vectors)), atol=1e-5)
+    np.testing.assert_allclose(big.explained, small.explained, rtol=1e-5)

@@ -22,6 +22,12 @@ def kind_filter(space: Space, default: str = "Pictures"):
     return rows
 
 
+def label_of(collection: Collection, space: Space, row: int) -> str:
+    """What to call a space row: its item's caption, else its file name."""
+    item = collection.items[space.item[row]]
+    return item.caption or item.source
+
+
 def item_grid(collection: Collection, space: Space, rows, notes: list[str] | None = None) -> None:
     """Thumbnails (or caption cards) for space rows, with a note under each."""
     cols = st.columns(COLUMNS)
@@ -65,7 +71,7 @@ def query_picker(encoder, collection: Collection, space: Space, default_text: st
         if len(rows) == 0:
             st.info("This collection has no pictures; search by text instead.")
             return None
-        labels = [collection.items[space.item[r]].caption or collection.items[space.item[r]].source for r in rows]
+        labels = [label_of(collection, space, r) for r in rows]
         pick = st.selectbox("Picture", range(len(rows)), format_func=labels.__getitem__, key="query_item")
         st.image(str(collection.items[space.item[rows[pick]]].image_path), width=96)
         return space.vectors[rows[pick]], labels[pick]
