@@ -48,9 +48,8 @@ elif st.toggle("Compare with the noise filter", key="pca_on"):
     n = st.slider("Components kept", 1, limit, min(32, limit), key="pca_n")
     kept = pca.truncated(n)
     filtered = top_k(kept.apply(query)[0], memo("pca_vectors", (n,), lambda: kept.apply(space.vectors)), k, among=among)
-    st.markdown(
-        f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {100 * kept.explained.sum():.0f}% of the variance kept)"
-    )
+    share = 100 * kept.explained.sum()
+    st.markdown(f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {share:.0f}% of the variance kept)")
     result_grid(collection, space, filtered)
     st.dataframe(
         [
