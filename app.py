@@ -7,11 +7,11 @@ from ui.state import sidebar
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
 pages = st.navigation(
     [
-        st.Page("pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),
-        st.Page("pages/search.py", title="Search", icon=":material/search:"),
-        st.Page("pages/map.py", title="Map and angles", icon=":material/scatter_plot:"),
-        st.Page("pages/clusters.py", title="Clusters", icon=":material/workspaces:"),
-        st.Page("pages/collections.py", title="Your collection", icon=":material/photo_library:"),
+        st.Page("app_pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),
+        st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
+        st.Page("app_pages/map.py", title="Map and angles", icon=":material/scatter_plot:"),
+        st.Page("app_pages/clusters.py", title="Clusters", icon=":material/workspaces:"),
+        st.Page("app_pages/collections.py", title="Your collection", icon=":material/photo_library:"),
     ]
 )
 sidebar()

@@ -1,14 +1,17 @@
 """Every page through Streamlit's AppTest, with the real bundled model."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180
 
 
 @pytest.fixture
 def app(tmp_path):
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["store_root"] = str(tmp_path / "store")
     return at
 
@@ -21,7 +24,7 @@ def test_home_names_the_active_model(app):
 
 
 def test_text_search_ranks_the_expected_picture_first(app):
-    app.switch_page("pages/search.py").run()
+    app.switch_page("app_pages/search.py").run()
     assert not app.exception
     app.text_input(key="query_text").set_value("pizza").run()
     captions = [t.value for t in app.text]
@@ -31,7 +34,7 @@ def test_text_search_ranks_the_expected_picture_first(app):
 
 
 def test_captions_filter_and_k_larger_than_n(app):
-    app.switch_page("pages/search.py").run()
+    app.switch_page("app_pages/search.py").run()
     app.radio(key="filter").set_value("Captions").run()
     app.text_input(key="query_text").set_value("a dog").run()
     assert not app.exception
@@ -39,19 +42,19 @@ def test_captions_filter_and_k_larger_than_n(app):
 
 
 def test_empty_query_says_what_to_do(app):
-    app.switch_page("pages/search.py").run()
+    app.switch_page("app_pages/search.py").run()
     app.text_input(key="query_text").set_value("   ").run()
     assert not app.exception
     assert any("type something" in i.value for i in app.info)
 
 
 def test_text_only_collection_gives_text_search(app):
-    app.switch_page("pages/collections.py").run()
+    app.switch_page("app_pages/collections.py").run()
     app.text_area(key="lines").set_value("a red apple\na fast car\na sleeping cat").run()
     app.button(key="add_lines").click().run()
     assert not app.exception
     assert any("3 captions" in s.value for s in app.success)
-    app.switch_page("pages/search.py").run()
+    app.switch_page("app_pages/search.py").run()
     app.text_input(key="query_text").set_value("kitten").run()
     app.slider(key="k").set_value(10).run()
     assert not app.exception
@@ -79,7 +82,7 @@ def test_offline_pretrained_model_is_explained_not_crashed(app):
 
 
 def test_map_page_shows_map_distortion_and_true_angles(app):
-    app.switch_page("pages/map.py").run()
+    app.switch_page("app_pages/map.py").run()
     assert not app.exception
     charts = app.get("plotly_chart")
     assert len(charts) >= 2  # the map and the angle view
@@ -89,7 +92,7 @@ def test_map_page_shows_map_distortion_and_true_angles(app):
 
 
 def test_clusters_page_names_clusters_and_scores_zero_shot(app):
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("app_pages/clusters.py").run()
     assert not app.exception
     assert any("clusters** · mean silhouette" in m.value for m in app.markdown)
     assert any("Automatic names agree" in c.value for c in app.caption)
@@ -97,7 +100,7 @@ def test_clusters_page_names_clusters_and_scores_zero_shot(app):
 
 
 def _text_only(app, lines):
-    app.switch_page("pages/collections.py").run()
+    app.switch_page("app_pages/collections.py").run()
     app.text_area(key="lines").set_value("\n".join(lines)).run()
     app.button(key="add_lines").click().run()
 
@@ -105,9 +108,9 @@ def _text_only(app, lines):
 @pytest.mark.parametrize("n", [1, 2])
 def test_tiny_collections_get_messages_not_crashes(app, n):
     _text_only(app, ["a red apple", "a fast car"][:n])
-    app.switch_page("pages/map.py").run()
+    app.switch_page("app_pages/map.py").run()
     assert not app.exception
     assert any(f"this collection has {n}" in i.value for i in app.info)
-    app.switch_page("pages/clusters.py").run()
+    app.switch_page("app_pages/clusters.py").run()
     assert not app.exception
     assert any(f"there are {n}" in i.value for i in app.info)

@@ -78,9 +78,8 @@ def test_search_in_a_real_browser(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path / 'profile'}"]
-        )
+        # Playwright gives every launch a fresh, empty profile (user data dir).
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{server}/search", timeout=60_000)
         box = page.get_by_label("Describe what you are looking for")
@@ -92,6 +91,8 @@ def test_search_in_a_real_browser(server, tmp_path):
         images = page.locator('[data-testid="stImage"] img')
         expect(images.first).to_be_visible(timeout=60_000)
         assert images.count() >= 6
+        # The sidebar comes from app.py: the page was routed through st.navigation.
+        expect(page.get_by_text("Active model")).to_be_visible()
         assert page.locator('[data-testid="stException"]').count() == 0
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=True)
