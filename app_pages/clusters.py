@@ -78,7 +78,8 @@ if vocabulary and candidates == parse_labels(", ".join(vocabulary)):
 map_method = st.selectbox("Map", list(PROJECTORS), key="cluster_map")
 try:
     coords, _ = memo("map", (map_method, rows.tobytes()), lambda: project(map_method, vectors))
-    groups = [names.get(int(c), "noise") for c in labels]
+    # Numbered, since two clusters can get the same name.
+    groups = [f"{int(c) + 1}. {names[int(c)]}" if c >= 0 else "noise" for c in labels]
     hover = [f"{i.caption or i.source} → {g}" for i, g in zip(items, groups)]
     st.plotly_chart(
         embedding_map(coords, groups, hover, PROJECTORS[map_method].axis_unit, map_method), key="cluster_map_chart"
@@ -94,6 +95,7 @@ st.download_button(
     key="cluster_csv",
 )
 for c, name in names.items():
+    name = f"{c + 1}. {name}"
     members = int((labels == c).sum())
     with st.expander(f"{name} — {members} pictures", expanded=c == next(iter(names))):
         st.caption("The 12 closest to the cluster's centre.")

@@ -19,8 +19,9 @@ def app(tmp_path):
 def test_home_names_the_active_model(app):
     app.run()
     assert not app.exception
-    assert any("emoji-clip" in m.value for m in app.metric)
+    assert any("Active model: emoji-clip" in h.value for h in app.subheader)
     assert any("emoji" in t.value for t in app.sidebar.caption)
+    assert [m.value for m in app.metric][1:] == ["1,861", "1,861"]
 
 
 def test_text_search_ranks_the_expected_picture_first(app):
@@ -70,7 +71,7 @@ def test_bad_checkpoint_keeps_the_previous_model(app, tmp_path):
     app.text_input(key="ckpt_path").set_value(str(broken)).run()
     assert not app.exception
     assert any("broken.safetensors" in e.value for e in app.sidebar.error)
-    assert any("emoji-clip" in m.value for m in app.metric)
+    assert any("Active model: emoji-clip" in h.value for h in app.subheader)
 
 
 def test_offline_pretrained_model_is_explained_not_crashed(app):
