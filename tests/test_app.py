@@ -9,10 +9,16 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180
 
 
+@pytest.fixture(scope="module")
+def store_root(tmp_path_factory):
+    """One embedding store for these tests: the first embeds, the rest re-open it."""
+    return str(tmp_path_factory.mktemp("store"))
+
+
 @pytest.fixture
-def app(tmp_path):
+def app(store_root):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["store_root"] = str(tmp_path / "store")
+    at.session_state["store_root"] = store_root
     return at
 
 

@@ -126,3 +126,18 @@ def test_demo_collection_has_pictures_captions_and_groups(demo):
     assert demo.n_images > 1800 and demo.n_captions == demo.n_images
     assert {i.label for i in demo.items} >= {"Food & Drink", "Animals & Nature", "Flags"}
     assert len({i.id for i in demo.items}) == len(demo.items)
+
+
+def test_uploads_are_stored_by_content_and_typed_captions_attach(tmp_path, make_image):
+    data = make_image("cat.png").read_bytes()
+    saved = col.save_uploads([("cat.png", data), ("again.png", data), ("bad.jpg", b"\x00" * 10)], tmp_path / "up")
+    assert len(list((tmp_path / "up").iterdir())) == 2  # identical uploads share one file
+    c = col.load_files("mine", saved, {"cat.png": "my cat"})
+    assert [(i.source, i.caption) for i in c.items] == [("cat.png", "my cat")]
+    assert c.duplicates == ["again.png = cat.png"] and "bad.jpg: not an image" in c.problems[0]
+
+
+def test_adding_to_a_collection_keeps_what_was_there(make_image, tmp_path):
+    first = col.load_files("mine", [("a.png", make_image("a.png"))])
+    both = first.merged(col.load_files("mine", [("b.png", make_image("b.png", color=(1, 2, 3)))]))
+    assert [i.source for i in both.items] == ["a.png", "b.png"] and [i.source for i in first.items] == ["a.png"]
