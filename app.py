@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.state import sidebar
+from ui.state import sidebar, warm_up_umap
 
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
 pages = st.navigation(
@@ -14,5 +14,6 @@ pages = st.navigation(
         st.Page("app_pages/collections.py", title="Your collection", icon=":material/photo_library:"),
     ]
 )
+warm_up_umap()
 sidebar()
 pages.run()

@@ -139,3 +139,9 @@ def map_angles(query_xy: np.ndarray, coords: np.ndarray, origin: np.ndarray) -> 
     b = coords - origin
     cos = (b @ a) / np.maximum(np.linalg.norm(a) * np.linalg.norm(b, axis=1), 1e-12)
     return angles_deg(cos)
+
+
+def warm_up() -> None:
+    """Fit a tiny UMAP so numba compiles its kernels before a real map is asked for."""
+    rng = np.random.default_rng(0)
+    project("UMAP", rng.standard_normal((40, 8)).astype(np.float32))

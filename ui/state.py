@@ -7,12 +7,13 @@ pages call these helpers and :mod:`similarity`.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from similarity import models
+from similarity import models, projection
 from similarity.collection import BadInput, Collection, load_demo
 from similarity.embed import Space, embed_collection
 from similarity.store import EmbeddingStore, default_root
@@ -57,6 +58,14 @@ def load_encoder(choice: ModelChoice) -> models.Encoder:
 @st.cache_resource(show_spinner="Reading the demo collection…")
 def demo_collection() -> Collection:
     return load_demo()
+
+
+@st.cache_resource
+def warm_up_umap() -> threading.Thread:
+    """Compile UMAP in the background once per server, so the first map is quick."""
+    thread = threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def store_root() -> Path:
