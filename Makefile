@@ -29,7 +29,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
-# Retrain and re-evaluate the bundled model (about 35 minutes on 2 cores).
+# Retrain and re-evaluate the bundled model (about 27 minutes on 2 cores).
 model: system $(VENV)/.installed
-	$(PY) -m similarity.train --minutes 30
+	$(PY) -m similarity.train --minutes 25
 	$(PY) -m similarity.evaluate_bundled

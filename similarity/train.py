@@ -10,7 +10,7 @@ small text transformer instead (the baseline it is compared against).
 
 Reproduce the committed weights (2 CPU cores)::
 
-    python -m similarity.train --minutes 30
+    python -m similarity.train --minutes 25
     python -m similarity.evaluate_model     # numbers for the model card
 """
 
@@ -231,7 +231,9 @@ def save(model, cfg: TrainConfig, full_cfg: dict, log: list) -> Path:
     if "hf_model_name" in text_cfg:
         text_cfg.update(hf_model_name=None, hf_tokenizer_name=None)
     tower = "the frozen all-MiniLM-L6-v2 text tower" if cfg.text_tower == "minilm" else "a small text transformer"
-    name = cfg.text_tower if cfg.text_tower == "scratch" else f"minilm, {cfg.text_proj} text projection"
+    name = {"scratch": "text tower from scratch", "none": "frozen MiniLM text"}.get(
+        cfg.text_tower if cfg.text_tower == "scratch" else cfg.text_proj, "MiniLM + trained projection"
+    )
     meta = {
         "name": f"emoji-clip ({name})",
         "provenance": (
