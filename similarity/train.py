@@ -11,7 +11,7 @@ small text transformer instead (the baseline it is compared against).
 Reproduce the committed weights (2 CPU cores)::
 
     python -m similarity.train --minutes 25
-    python -m similarity.evaluate_model     # numbers for the model card
+    python -m similarity.evaluate_bundled   # numbers for the model card
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ ICONIFY_PACKAGES = {"twemoji": "@iconify-json/twemoji@1.2.5", "fluent": "@iconif
 
 @dataclass
 class TrainConfig:
-    minutes: float = 30.0  # wall-clock budget; training stops after it
+    minutes: float = 25.0  # wall-clock budget; training stops after it
     text_tower: str = "minilm"  # "minilm" (frozen, LiT) or "scratch"
     text_proj: str = "none"  # minilm only: "none" keeps MiniLM's space as is, "linear" trains a projection
     styles: tuple = ("noto", "openmoji", "fluent")  # design styles seen in training
