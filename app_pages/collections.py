@@ -18,22 +18,29 @@ from similarity.collection import (
 )
 from similarity.models import ModelLoadError
 from similarity.store import EmbeddingStore
-from ui.state import active_collection, active_encoder, add_collection, explain, store_root
+from ui.state import active_collection, active_encoder, add_collection, explain, show_report, store_root
 
 st.title("Your collection")
 explain("collections")
 
 
-def report(collection) -> None:
-    """Say what was added, and name every file that was not."""
-    add_collection(collection)
-    st.success(f"'{collection.name}' now has {collection.n_images:,} pictures and {collection.n_captions:,} captions.")
-    for problem in collection.problems:
-        st.warning(problem)
+def report(collection) -> list[tuple[str, str]]:
+    """What was added, and every file that was not, with the reason."""
+    lines = [
+        (
+            "success",
+            f"'{collection.name}' now has {collection.n_images:,} pictures and {collection.n_captions:,} captions.",
+        )
+    ]
+    lines += [("warning", problem) for problem in collection.problems]
     if collection.duplicates:
-        st.info(f"{len(collection.duplicates)} duplicates stored once: " + "; ".join(collection.duplicates[:10]))
+        lines.append(
+            ("info", f"{len(collection.duplicates)} duplicates stored once: " + "; ".join(collection.duplicates[:10]))
+        )
+    return lines
 
 
+show_report()
 name = st.text_input("Collection name", value="My collection", key="new_name").strip() or "My collection"
 uploads_tab, zip_tab, folder_tab, text_tab = st.tabs(
     ["Upload pictures", "Import a zip", "Server folder", "Captions only"]
@@ -63,7 +70,7 @@ with uploads_tab:
         if st.button("Add to collection", key="add_uploads", type="primary"):
             saved = save_uploads([(f.name, f.getvalue()) for f in pictures], store_root().parent / "uploads")
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
-            report(load_files(name, saved, typed))
+            add_collection(load_files(name, saved, typed), report)
 
 with zip_tab:
     archive = st.file_uploader("A .zip of pictures (and a captions file)", type=["zip"], key="zip")
@@ -71,7 +78,7 @@ with zip_tab:
         target = Path(tempfile.mkdtemp(prefix="zip-", dir=store_root().parent))
         (target / "archive.zip").write_bytes(archive.getvalue())
         try:
-            report(load_zip(target / "archive.zip", target / "files", name))
+            add_collection(load_zip(target / "archive.zip", target / "files", name), report)
         except BadInput as err:
             st.error(str(err))
 
@@ -79,14 +86,14 @@ with folder_tab:
     folder = st.text_input("Folder on the server running this app", key="folder")
     if folder and st.button("Load folder", key="add_folder"):
         try:
-            report(load_folder(Path(folder).expanduser(), name))
+            add_collection(load_folder(Path(folder).expanduser(), name), report)
         except BadInput as err:
             st.error(str(err))
 
 with text_tab:
     lines = st.text_area("One caption per line (text-to-text search)", key="lines")
     if lines.strip() and st.button("Add captions", key="add_lines"):
-        report(load_captions_only(name, lines.splitlines()))
+        add_collection(load_captions_only(name, lines.splitlines()), report)
 
 st.divider()
 collection = active_collection()

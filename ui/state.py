@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,13 +85,26 @@ def collections() -> dict[str, Collection]:
     return found
 
 
-def add_collection(collection: Collection) -> None:
-    """Add (or extend) a collection and make it the active one."""
+def add_collection(collection: Collection, report: Callable[[Collection], list[tuple[str, str]]]) -> None:
+    """Add (or extend) a collection, make it the active one, and rerun.
+
+    The picker is a widget, so the switch happens at the start of the rerun;
+    ``report(collection)`` gives (st function name, message) pairs, shown by
+    :func:`show_report` after the rerun.
+    """
     found = collections()
     if collection.name in found and collection.name != DEMO:
         collection = found[collection.name].merged(collection)
     found[collection.name] = collection
-    st.session_state["active_collection"] = collection.name
+    st.session_state["pending_collection"] = collection.name
+    st.session_state["collection_report"] = report(collection)
+    st.rerun()
+
+
+def show_report() -> None:
+    """Messages from the last collection change (see :func:`add_collection`)."""
+    for kind, message in st.session_state.pop("collection_report", []):
+        getattr(st, kind)(message)
 
 
 def active_encoder() -> models.Encoder:
@@ -99,7 +113,7 @@ def active_encoder() -> models.Encoder:
 
 def active_collection() -> Collection:
     found = collections()
-    return found.get(st.session_state.get("active_collection", DEMO), found[DEMO])
+    return found.get(st.session_state.get("collection_picker", DEMO), found[DEMO])
 
 
 def active_space() -> tuple[models.Encoder, Collection, Space]:
@@ -155,10 +169,9 @@ def sidebar() -> None:
     """Collection and model pickers, and the active model's card."""
     with st.sidebar:
         names = list(collections())
-        current = st.session_state.get("active_collection", DEMO)
-        st.session_state["active_collection"] = st.selectbox(
-            "Collection", names, index=names.index(current) if current in names else 0, key="collection_picker"
-        )
+        if pending := st.session_state.pop("pending_collection", None):
+            st.session_state["collection_picker"] = pending  # allowed: the widget is not drawn yet
+        st.selectbox("Collection", names, key="collection_picker")
         _model_picker()
         try:
             encoder = active_encoder()

@@ -14,6 +14,8 @@ KIND_FILTERS = {"Pictures": (IMAGE,), "Captions": (CAPTION,), "Both": (IMAGE, CA
 
 def kind_filter(space: Space, default: str = "Pictures"):
     """Pictures / captions / both: returns the chosen rows, or stops with a hint."""
+    if len(space.rows(KIND_FILTERS[default])) == 0:
+        default = "Both"  # e.g. a text-only collection: start on what it has
     show = st.radio("Show", list(KIND_FILTERS), index=list(KIND_FILTERS).index(default), horizontal=True, key="filter")
     rows = space.rows(KIND_FILTERS[show])
     if len(rows) == 0:
