@@ -63,8 +63,7 @@ class Encoder:
 
     def __post_init__(self):
         self.model.eval()
-        with torch.inference_mode():
-            self.dim = int(self.encode_texts(["a"]).shape[1])
+        self.dim = int(self.encode_texts(["a"]).shape[1])
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
