@@ -73,8 +73,16 @@ class Encoder:
         )
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
-        """Embed captions; returns L2-normalised float32 ``(n, dim)``."""
-        return self._encode(list(texts), lambda chunk: self.model.encode_text(self.tokenizer(chunk)))
+        """Embed captions; returns L2-normalised float32 ``(n, dim)``.
+
+        Captions are encoded shortest first, so each batch pads little.
+        """
+        texts = list(texts)
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        vectors = self._encode([texts[i] for i in order], lambda chunk: self.model.encode_text(self.tokenizer(chunk)))
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
 
     def _encode(self, items: list, encode_chunk) -> np.ndarray:
         if not items:

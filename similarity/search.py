@@ -53,7 +53,7 @@ def top_k(query: np.ndarray, vectors: np.ndarray, k: int, among: np.ndarray | No
     if k < len(scores):
         # argpartition finds the k-th best score in O(n); every row that ties
         # with it is kept so the final order does not depend on partitioning.
-        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        threshold = scores[np.argpartition(scores, len(scores) - k)[len(scores) - k]]
         pool = np.flatnonzero(scores >= threshold)
     else:
         pool = np.arange(len(scores))
