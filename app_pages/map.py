@@ -43,7 +43,7 @@ event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mo
 placement = (
     ""
     if PROJECTORS[method].exact_placement
-    else " t-SNE cannot place new points: the star sits at the mean of its 5 nearest items."
+    else f" {method} places no new points: the star sits at the mean position of its 5 most similar items."
 )
 st.caption(distortion(vectors, coords, query, query_xy, k=k).sentence() + placement)
 

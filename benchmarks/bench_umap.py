@@ -1,9 +1,8 @@
 """First UMAP map of 10k points in a fresh process, compilation included.
 
-umap-learn compiles its numba kernels on first use; numba caches them on
-disk, so the first run after installing pays more than later ones. Prints the
-cold fit (this process's first), a warm refit (baseline, same process), and
-their ratio.
+umap-learn compiles numba kernels on first use. The app compiles them in a
+background thread at start-up (``projection.warm_up``); this prints that
+cost, the first 10k map after it, and a second map as the baseline.
 """
 
 import sys
@@ -21,16 +20,20 @@ def main(n: int = 10_000, d: int = 256):
     v = (centres[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, d))).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     start = time.perf_counter()
-    from similarity.projection import project
+    from similarity.projection import project, warm_up
 
-    project("UMAP", v)
-    cold = time.perf_counter() - start
+    warm_up()  # what the app runs in a background thread at start-up
+    warm = time.perf_counter() - start
     start = time.perf_counter()
     project("UMAP", v)
-    warm = time.perf_counter() - start
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    project("UMAP", v)
+    again = time.perf_counter() - start
     print(
-        f"UMAP {n:,} x {d}: first fit {cold:.1f} s incl. import + compilation (target <= 15); "
-        f"refit {warm:.1f} s; compile/import overhead {cold - warm:.1f} s (ratio {cold / warm:.2f}x)"
+        f"UMAP {n:,} x {d}: import + numba compilation (app start-up warm-up) {warm:.1f} s; "
+        f"first map {first:.1f} s; total {warm + first:.1f} s (target <= 15); "
+        f"second map {again:.1f} s (baseline; first/second ratio {first / again:.2f}x)"
     )
 
 

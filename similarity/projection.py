@@ -36,18 +36,40 @@ def _fit_pca(vectors: np.ndarray, seed: int):
     return pca.transform(vectors), pca.transform
 
 
+def exact_knn(vectors: np.ndarray, k: int, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` most similar rows (itself first) and cosine distances.
+
+    Exact and fast for unit vectors (a chunked matrix product), and it spares
+    UMAP its approximate neighbour search, whose numba compilation costs
+    half a minute on first use.
+    """
+    n = len(vectors)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, chunk):
+        sims = vectors[start : start + chunk] @ vectors.T
+        part = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+        part_sims = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-part_sims, axis=1, kind="stable")
+        indices[start : start + chunk] = np.take_along_axis(part, order, axis=1)
+        distances[start : start + chunk] = 1 - np.take_along_axis(part_sims, order, axis=1)
+    return indices, np.maximum(distances, 0)
+
+
 def _fit_umap(vectors: np.ndarray, seed: int):
     import umap
 
-    # n_neighbors below the collection size; cosine matches how we search.
+    k = min(15, len(vectors) - 1)
     reducer = umap.UMAP(
-        n_neighbors=min(15, len(vectors) - 1),
+        n_neighbors=k,
         metric="cosine",
+        precomputed_knn=exact_knn(vectors, k),
+        n_epochs=200,  # umap's own default above 10k points; its 500 below that buys little
         random_state=seed,
         init="random" if len(vectors) < 10 else "spectral",
     )
     coords = reducer.fit_transform(vectors)
-    return coords, reducer.transform
+    return coords, lambda queries: _place_by_neighbours(vectors, coords, queries)
 
 
 def _fit_tsne(vectors: np.ndarray, seed: int):
@@ -60,7 +82,7 @@ def _fit_tsne(vectors: np.ndarray, seed: int):
 
 
 def _place_by_neighbours(vectors: np.ndarray, coords: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
-    """t-SNE has no transform: put a query at its k nearest items' mean position."""
+    """Put a query at the similarity-weighted mean position of its k nearest items."""
     out = []
     for q in np.atleast_2d(queries):
         ranking = top_k(q, vectors, k)
@@ -71,7 +93,7 @@ def _place_by_neighbours(vectors: np.ndarray, coords: np.ndarray, queries: np.nd
 
 PROJECTORS = {
     "PCA": Projector("PCA", "principal-component units (cosine-scale)", True, _fit_pca),
-    "UMAP": Projector("UMAP", "UMAP units (only neighbourhoods are meaningful)", True, _fit_umap),
+    "UMAP": Projector("UMAP", "UMAP units (only neighbourhoods are meaningful)", False, _fit_umap),
     "t-SNE": Projector("t-SNE", "t-SNE units (only neighbourhoods are meaningful)", False, _fit_tsne),
 }
 MIN_POINTS = 3  # fewer points than this cannot make a meaningful map

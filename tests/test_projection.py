@@ -61,3 +61,14 @@ def test_tiny_collections_get_a_clear_message(n):
         project("PCA", unit_vectors(n, 8))
     with pytest.raises(ValueError, match="unknown map"):
         project("MDS", unit_vectors(5, 8))
+
+
+def test_exact_knn_matches_brute_force_and_starts_with_itself():
+    from similarity.projection import exact_knn
+
+    vectors = unit_vectors(300, 16, seed=11)
+    indices, distances = exact_knn(vectors, 6, chunk=64)
+    brute = np.argsort(-(vectors @ vectors.T), axis=1, kind="stable")[:, :6]
+    np.testing.assert_array_equal(indices, brute)
+    assert (indices[:, 0] == np.arange(300)).all() and np.allclose(distances[:, 0], 0, atol=1e-6)
+    assert np.all(np.diff(distances, axis=1) >= 0)
