@@ -32,6 +32,21 @@ def unit(n, d, seed):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def app_rerun_ms(repeats: int = 5) -> float:
+    """Server time of the search page rerunning on a new query, collection embedded."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=300)
+    app.switch_page("app_pages/search.py").run()  # first run embeds or reads the store
+    times = []
+    for i in range(repeats):
+        app.text_input(key="query_text").set_value(f"a red fruit {i}")
+        start = time.perf_counter()
+        app.run()
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
 def main():
     vectors, query = unit(100_000, 512, 0), unit(1, 512, 1)[0]
     ours = best_ms(lambda: top_k(query, vectors, 10))
@@ -57,6 +72,7 @@ def main():
 
     demo_ms = best_ms(lambda: warm_search(space.vectors))
     print(f"warm text search, demo ({len(space.vectors):,} vectors): {demo_ms:.1f} ms (target <= 250)")
+    print(f"warm search page rerun (Streamlit AppTest, server time): {app_rerun_ms():.0f} ms (target <= 250)")
     big = np.concatenate([space.vectors] * (10_000 // len(space.vectors) + 1))[:10_000]
     print(f"warm text search, 10k vectors: {best_ms(lambda: warm_search(big)):.1f} ms (target <= 250)")
 
