@@ -11,10 +11,7 @@ from ui.widgets import item_grid, kind_filter, query_picker
 st.title("See the space: maps and angles")
 explain("map")
 encoder, collection, space = require_space()
-picked = query_picker(encoder, collection, space)
-if picked is None:
-    st.stop()
-query, query_label = picked
+query, query_label = query_picker(encoder, collection, space)
 
 left, middle, right = st.columns([2, 1, 1])
 with left:

@@ -13,10 +13,7 @@ st.title("Search by cosine similarity")
 explain("search")
 encoder, collection, space = require_space()
 
-picked = query_picker(encoder, collection, space)
-if picked is None:
-    st.stop()
-query, _ = picked
+query, _ = query_picker(encoder, collection, space)
 
 left, right = st.columns([2, 1])
 with left:

@@ -59,7 +59,14 @@ QUERY_MODES = ["Text", "A picture from the collection", "An uploaded picture"]
 
 
 def query_picker(encoder, collection: Collection, space: Space, default_text: str = "a red fruit"):
-    """Query widgets; returns ``(unit vector, label)`` or ``None`` with a hint shown."""
+    """Query widgets; returns ``(unit vector, label)``, or shows a hint and stops the page."""
+    picked = _pick_query(encoder, collection, space, default_text)
+    if picked is None:
+        st.stop()
+    return picked
+
+
+def _pick_query(encoder, collection: Collection, space: Space, default_text: str):
     mode = st.radio("Query by", QUERY_MODES, horizontal=True, key="mode")
     if mode == QUERY_MODES[0]:
         text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
