@@ -3,7 +3,7 @@
 import streamlit as st
 
 from similarity.plots import angle_view, embedding_map
-from similarity.projection import PROJECTORS, distortion, map_angles, project
+from similarity.projection import PROJECTORS, distortion, map_angles, project, rank_agreement
 from similarity.search import top_k
 from ui.state import explain, memo, require_space
 from ui.widgets import item_grid, kind_filter, query_picker
@@ -65,4 +65,9 @@ if st.toggle("Compare with the angles on the 2-D map", key="compare_angles"):
     columns[1].plotly_chart(
         angle_view(on_map, labels, f"Angle on the {method} map", "measured around the map's centre; same rank order"),
         key="angle_map",
+    )
+    rho = rank_agreement(ranking.angles, on_map)
+    st.caption(
+        f"Rank agreement between the two (Spearman): {rho:.2f} (1 = the map keeps the order of the true angles). "
+        "Flattening to two dimensions changes angles: trust the left picture for what the search does."
     )

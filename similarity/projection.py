@@ -167,3 +167,16 @@ def warm_up() -> None:
     """Fit a tiny UMAP so numba compiles its kernels before a real map is asked for."""
     rng = np.random.default_rng(0)
     project("UMAP", rng.standard_normal((40, 8)).astype(np.float32))
+
+
+def rank_agreement(true_angles: np.ndarray, map_angles_deg: np.ndarray) -> float:
+    """Spearman correlation of two angle lists: 1 = the map keeps the order.
+
+    >>> rank_agreement(np.array([10.0, 20.0, 30.0]), np.array([1.0, 2.0, 3.0]))
+    1.0
+    """
+    from scipy.stats import spearmanr
+
+    if len(true_angles) < 2:
+        return float("nan")
+    return float(spearmanr(true_angles, map_angles_deg).statistic)

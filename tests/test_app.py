@@ -96,6 +96,7 @@ def test_map_page_shows_map_distortion_and_true_angles(app):
     assert any("trustworthiness" in c.value for c in app.caption)
     app.toggle(key="compare_angles").set_value(True).run()
     assert not app.exception and len(app.get("plotly_chart")) == len(charts) + 1
+    assert any("Rank agreement" in c.value for c in app.caption)
 
 
 def test_clusters_page_names_clusters_and_scores_zero_shot(app):
