@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ui.state import sidebar, warm_up_umap
+from ui.cache import warm_up_umap
+from ui.state import sidebar
 
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
 pages = st.navigation(
@@ -14,6 +15,8 @@ pages = st.navigation(
         st.Page("app_pages/collections.py", title="Your collection", icon=":material/photo_library:"),
     ]
 )
-warm_up_umap()
 sidebar()
-pages.run()
+try:
+    pages.run()
+finally:
+    warm_up_umap()  # after the first page is drawn (or stopped early): the first visitor does not wait for it

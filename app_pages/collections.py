@@ -17,7 +17,7 @@ from similarity.collection import (
     save_uploads,
 )
 from similarity.models import ModelLoadError
-from similarity.store import EmbeddingStore
+from ui import cache
 from ui.state import active_collection, active_encoder, add_collection, explain, show_report, store_root
 
 st.title("Your collection")
@@ -103,11 +103,10 @@ st.write(
 )
 try:
     encoder = active_encoder()
-    store = EmbeddingStore(store_root(), encoder.key)
+    store = cache.store_of(str(store_root()), encoder.key)
     st.caption(f"The embedding store for {encoder.name} holds {len(store):,} vectors in {store.folder}.")
     if st.button("Clear stored vectors of this model", key="clear_store"):
         store.clear()
-        st.session_state.pop("spaces", None)
         st.success("Cleared: they will be computed again on the next search.")
 except ModelLoadError as err:  # also reported in the sidebar
     st.caption(str(err))

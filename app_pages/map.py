@@ -2,72 +2,78 @@
 
 import streamlit as st
 
+from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.plots import angle_view, embedding_map
-from similarity.projection import PROJECTORS, distortion, map_angles, project, rank_agreement
-from similarity.search import top_k
-from ui.state import explain, memo, require_space
+from similarity.projection import PROJECTORS, map_report
+from ui import cache
+from ui.state import explain, require_space
 from ui.widgets import item_grid, kind_filter, query_picker
 
 st.title("See the space: maps and angles")
 explain("map")
-encoder, collection, space = require_space()
-query, query_label = query_picker(encoder, collection, space)
+encoder, space = require_space()
+query = query_picker(encoder, space)
 
 left, middle, right = st.columns([2, 1, 1])
 with left:
-    rows = kind_filter(space, default="Both")
+    kinds = kind_filter(space, default="Both")
 method = middle.selectbox("Map", list(PROJECTORS), key="map_method")
-k = right.slider("Results to link (k)", 1, 20, 8, key="map_k")
-colour_options = ["kind (picture / caption)"] + (["category"] if any(i.label for i in collection.items) else [])
+k = right.slider("Results to link (k)", 1, MAX_LINKED, DEFAULT_LINKED, key="map_k")
+colour_options = ["kind (picture / caption)"] + (["category"] if any(i.label for i in space.items) else [])
 colour = st.radio("Colour by", colour_options, horizontal=True, key="map_colour")
 
 try:
-    with st.spinner(f"Computing the {method} map of {len(rows):,} items…"):
-        coords, place = memo("map", (method, rows.tobytes()), lambda: project(method, space.vectors[rows]))
+    fitted = cache.fitted_map(space, method, kinds)
 except ValueError as err:
     st.info(str(err))
     st.stop()
-vectors = space.vectors[rows]
-ranking = top_k(query, vectors, k)
-query_xy = place(query[None, :])[0]
-items = [collection.items[space.item[r]] for r in rows]
-groups = [space.kind[r] for r in rows] if colour.startswith("kind") else [i.label or "unknown" for i in items]
-hover = [f"{i.caption or i.source} ({space.kind[r]})" for i, r in zip(items, rows)]
+rows = space.rows(kinds)
+query_row = None if query.row is None or query.row not in rows else int((rows == query.row).argmax())
+report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query_row)
+labels = space.labels(rows)
+groups = space.kind[rows].tolist() if colour.startswith("kind") else [space.item_of(r).label or "unknown" for r in rows]
+hover = [f"{label} ({kind})" for label, kind in zip(labels, space.kind[rows])]
+result_names = [labels[i] for i in report.ranking.indices]
 figure = embedding_map(
-    coords, groups, hover, PROJECTORS[method].axis_unit, method, query_xy, ranking.indices, query_label
+    fitted.coords,
+    groups,
+    hover,
+    PROJECTORS[method].axis_unit,
+    method,
+    report.query_xy,
+    report.ranking.indices,
+    query.label,
+    result_names,
 )
 event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
-placement = (
-    ""
-    if PROJECTORS[method].exact_placement
-    else f" {method} places no new points: the star sits at the mean position of its 5 most similar items."
-)
-st.caption(distortion(vectors, coords, query, query_xy, k=k).sentence() + placement)
+st.caption(report.sentence())
+if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
+    st.markdown(gap.sentence())
 
 selected = [int(p["customdata"]) for p in event.selection.points if "customdata" in p] if event else []
 if selected:
     st.subheader(f"{len(selected)} selected items")
-    item_grid(collection, space, rows[selected[:60]])
-    if len(selected) > 60:
-        st.caption("Showing the first 60.")
+    item_grid(space, rows[selected[:SELECTION_GRID]])
+    if len(selected) > SELECTION_GRID:
+        st.caption(f"Showing the first {SELECTION_GRID}.")
 
 st.subheader("The angle view: true angles in the full space")
-labels = [hover[i] for i in ranking.indices]
 columns = st.columns(2)
 columns[0].plotly_chart(
     angle_view(
-        ranking.angles, labels, "True angle to the query", f"φ = arccos(cosine) in all {encoder.dim} dimensions"
+        report.ranking.angles,
+        result_names,
+        "True angle to the query",
+        f"φ = arccos(cosine) in all {encoder.dim} dimensions",
     ),
     key="angle_true",
 )
 if st.toggle("Compare with the angles on the 2-D map", key="compare_angles"):
-    on_map = map_angles(query_xy, coords[ranking.indices], coords.mean(axis=0))
     columns[1].plotly_chart(
-        angle_view(on_map, labels, f"Angle on the {method} map", "measured around the map's centre; same rank order"),
+        angle_view(report.map_angles, result_names, f"Angle on the {method} map", "measured around the map's centre"),
         key="angle_map",
     )
-    rho = rank_agreement(ranking.angles, on_map)
     st.caption(
-        f"Rank agreement between the two (Spearman): {rho:.2f} (1 = the map keeps the order of the true angles). "
-        "Flattening to two dimensions changes angles: trust the left picture for what the search does."
+        f"Rank agreement between the two (Spearman): {report.rank_agreement:.2f} (1 = the map keeps the order of the "
+        "true angles). Flattening to two dimensions changes angles: trust the left picture for what the search does."
     )

@@ -1,35 +1,48 @@
-"""Search page: text, picture or upload -> top-k by cosine, with angles."""
+"""Search page: text, an item or an upload -> top-k by cosine, with angles and what they mean."""
 
 import streamlit as st
 
+from similarity.limits import DEFAULT_RESULTS, MAX_COMPONENTS, MAX_RESULTS
 from similarity.plots import explained_variance, score_distribution
-from similarity.search import cosines, fit_pca, percentile_of, rank_changes, top_k
-from ui.state import explain, memo, require_space
-from ui.widgets import kind_filter, label_of, query_picker, result_grid
-
-MAX_COMPONENTS = 128
+from similarity.relevance import NULL_NAMES
+from similarity.search import rank_changes, search
+from ui import cache
+from ui.state import explain, require_space
+from ui.widgets import example_queries, kind_filter, query_picker, result_grid
 
 st.title("Search by cosine similarity")
 explain("search")
-encoder, collection, space = require_space()
-
-query, _ = query_picker(encoder, collection, space)
+encoder, space = require_space()
+st.caption("Try: " + " · ".join(f"`{q}`" for q in example_queries(encoder)))
+query = query_picker(encoder, space)
 
 left, right = st.columns([2, 1])
 with left:
-    among = kind_filter(space)
-k = right.slider("How many results (k)", 1, 48, 12, key="k")
-ranking = top_k(query, space.vectors, k, among=among)
-if k > len(among):
-    st.caption(f"Only {len(among)} items to rank: showing all of them.")
-result_grid(collection, space, ranking)
+    kinds = kind_filter(space)
+k = right.slider("How many results (k)", 1, MAX_RESULTS, DEFAULT_RESULTS, key="k")
+result = search(space, query, k, kinds, cache.baselines(encoder, space, query.modality))
+if result.note:
+    st.caption(result.note)
+st.markdown(result.relevance.sentence(NULL_NAMES[query.modality]))
+if result.terms:
+    st.caption("Each term on its own, then combined (the vectors are added, then normalised):")
+    columns = st.columns(len(result.terms))
+    for column, (term, ranking) in zip(columns, result.terms):
+        column.markdown(f"**{term}** → " + ", ".join(space.label_of(r) for r in ranking.indices))
+result_grid(space, result.ranking)
 
-all_scores = cosines(query, space.vectors[among])
-best = ranking.cosines[0]
-st.plotly_chart(score_distribution(all_scores, ranking.cosines, f"top {len(ranking.indices)}"), key="dist")
-st.caption(
-    f"The best match (cos {best:.3f}) beats {percentile_of(best, all_scores):.1f}% of the {len(among):,} items shown."
+st.plotly_chart(
+    score_distribution(
+        result.scores,
+        result.ranking.cosines,
+        f"top {len(result.ranking.indices)}",
+        result.relevance.weak_at,
+        result.relevance.strong_at,
+    ),
+    key="dist",
 )
+if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
+    st.markdown(gap.sentence())
 
 st.subheader("PCA noise filter")
 st.markdown(
@@ -40,22 +53,24 @@ limit = min(len(space.vectors), encoder.dim, MAX_COMPONENTS)
 if limit < 2:
     st.info("The noise filter needs at least two vectors.")
 elif st.toggle("Compare with the noise filter", key="pca_on"):
-    pca = memo("pca", (limit,), lambda: fit_pca(space.vectors, limit))
+    pca = cache.pca_of(space, limit)
     st.plotly_chart(explained_variance(pca.explained), key="pca_var")
     n = st.slider("Components kept", 1, limit, min(32, limit), key="pca_n")
     kept = pca.truncated(n)
-    filtered = top_k(kept.apply(query)[0], memo("pca_vectors", (n,), lambda: kept.apply(space.vectors)), k, among=among)
+    ranking = search(
+        cache.filtered_space(space, pca, n), query.with_vector(kept.apply(query.vector)[0]), k, kinds
+    ).ranking
     share = 100 * kept.explained.sum()
     st.markdown(f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {share:.0f}% of the variance kept)")
-    result_grid(collection, space, filtered)
+    result_grid(space, ranking)
     st.dataframe(
         [
             {
-                "item": label_of(collection, space, m["row"]),
+                "item": space.label_of(m["row"]),
                 f"rank in {encoder.dim}-d": m["rank_before"],
                 f"rank in {n}-d": m["rank_after"],
             }
-            for m in rank_changes(ranking, filtered)
+            for m in rank_changes(result.ranking, ranking)
         ],
         hide_index=True,
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_K = 30
+from similarity.limits import MAX_CLUSTERS, SCAN_K_MAX
 
 
 def _kmeans(vectors, k, seed):
@@ -82,18 +82,40 @@ class KScan:
     def best_k(self) -> int:
         return int(self.ks[np.nanargmax(self.silhouettes)])
 
+    @property
+    def at_edge(self) -> bool:
+        """The best k is the largest one tried: more clusters might score higher still."""
+        return self.best_k == int(self.ks[-1]) and len(self.ks) > 1
 
-def scan_k(vectors: np.ndarray, k_max: int = 15, seed: int = 0) -> KScan:
+
+def scan_range(n_items: int, n_known: int = 0) -> int:
+    """Largest k the automatic scan tries: covers the known categories, if any.
+
+    >>> scan_range(1861, n_known=9), scan_range(1861, n_known=20), scan_range(5)
+    (15, 23, 4)
+    """
+    return min(max(SCAN_K_MAX, n_known + 3), MAX_CLUSTERS, n_items - 1)
+
+
+def scan_k(vectors: np.ndarray, k_max: int = SCAN_K_MAX, seed: int = 0, sample: int = 3000) -> KScan:
     """Silhouette and elbow over k = 2..k_max with k-means."""
     from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
 
-    ks = np.arange(2, min(k_max, MAX_K, len(vectors) - 1) + 1)
+    ks = np.arange(2, min(k_max, MAX_CLUSTERS, len(vectors) - 1) + 1)
     if len(ks) == 0:
         raise ValueError(f"choosing k needs at least 3 items; there are {len(vectors)}")
+    # One seeded sample and its cosine distances serve every k: the scan's cost
+    # is then the k-means fits, not 14 silhouette computations.
+    pick = np.random.default_rng(seed).permutation(len(vectors))[:sample]
+    unit = vectors[pick] / np.maximum(np.linalg.norm(vectors[pick], axis=1, keepdims=True), 1e-12)
+    distances = np.clip(1 - unit @ unit.T, 0, 2)
+    np.fill_diagonal(distances, 0)
     sil, inertia = [], []
     for k in ks:
         km = KMeans(n_clusters=int(k), n_init=2, random_state=seed).fit(vectors)
-        sil.append(silhouette(vectors, km.labels_, seed=seed))
+        labels = km.labels_[pick]
+        sil.append(silhouette_score(distances, labels, metric="precomputed") if len(set(labels)) > 1 else np.nan)
         inertia.append(km.inertia_)
     return KScan(ks, np.array(sil), np.array(inertia))
 
@@ -176,3 +198,60 @@ def name_agreement(labels: np.ndarray, names: dict[int, str], truth: list[str | 
         values, counts = np.unique(truth[(labels == c) & (truth != None)].astype(str), return_counts=True)  # noqa: E711
         agree += bool(len(values)) and values[np.argmax(counts)] == name
     return agree
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """One clustering of a collection, with how it was chosen and how good it is."""
+
+    method: str
+    labels: np.ndarray  # (n,) cluster per item; -1 = noise (HDBSCAN)
+    silhouette: float  # mean, over the items that are in a cluster
+    scan: KScan | None  # the automatic choice of k, if it was made
+    notes: tuple[str, ...]  # what a reader should know about the choice
+
+    @property
+    def n_clusters(self) -> int:
+        return len(set(self.labels.tolist()) - {-1})
+
+    @property
+    def noise(self) -> int:
+        return int((self.labels == -1).sum())
+
+    def summary(self) -> str:
+        text = f"**{self.n_clusters} clusters** · mean silhouette {self.silhouette:.2f} (−1…1, higher = tighter)"
+        if self.noise:
+            share = 1 - self.noise / len(self.labels)
+            text += (
+                f", measured on the {share:.0%} of items that are in a cluster · **{self.noise:,} items are noise**: "
+                "HDBSCAN puts them in no cluster (grey on the map)"
+            )
+        return text
+
+
+def explore_clusters(
+    vectors: np.ndarray, method: str, k: int | None = None, reduce: int = 0, n_known: int = 0, seed: int = 0
+) -> Clustering:
+    """Cluster ``vectors`` (n, d): optional PCA to ``reduce`` dims, k given or chosen by silhouette.
+
+    ``n_known`` is the number of known categories: the automatic scan of k
+    covers it, and the notes compare the choice with it.
+    """
+    from similarity.search import fit_pca
+
+    if method not in CLUSTERERS:
+        raise ValueError(f"unknown clustering {method!r}: choose one of {', '.join(CLUSTERERS)}")
+    data = fit_pca(vectors, reduce, seed).apply(vectors) if reduce else vectors
+    scan, notes = None, []
+    if CLUSTERERS[method][1] and k is None:
+        scan = scan_k(data, scan_range(len(vectors), n_known), seed)
+        k = scan.best_k
+        known = f"; the collection has {n_known} known categories" if n_known else ""
+        notes.append(f"k = {k} has the best silhouette of k = 2…{int(scan.ks[-1])}{known}.")
+        if scan.at_edge:
+            notes.append(
+                f"k = {k} is the largest k tried and the silhouette is still rising: the pictures may fall into "
+                "more, finer groups. Switch off the automatic choice to try a larger k."
+            )
+    labels = cluster(method, data, k, seed)
+    return Clustering(method, labels, silhouette(data, labels, seed=seed), scan, tuple(notes))

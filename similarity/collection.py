@@ -14,12 +14,15 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "data" / "demo"
+DEMO_VECTORS = DEMO_DIR / "vectors.npz"  # the demo embedded by the bundled model (python -m similarity.embed)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 CAPTION_SUFFIXES = {".csv", ".json"}
 MAX_IMAGE_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
@@ -46,6 +49,19 @@ class Collection:
     items: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # "file: reason", one per skipped file
     duplicates: list[str] = field(default_factory=list)  # "file = earlier file"
+
+    @cached_property
+    def content_hash(self) -> str:
+        """Identifies what is in the collection (items, captions, labels), not its name.
+
+        Server-wide caches key on it, so two sessions with the same pictures
+        share one space, map and clustering. Loaders finish building
+        ``items`` before anyone asks.
+        """
+        digest = hashlib.sha256()
+        for item in self.items:
+            digest.update(f"{item.id}\t{item.caption or ''}\t{item.label or ''}\n".encode())
+        return digest.hexdigest()[:20]
 
     @property
     def n_images(self) -> int:
@@ -118,6 +134,30 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return im.convert("RGB")
+
+
+def plain_background_share(paths: list[Path], sample: int = 40, seed: int = 0) -> float:
+    """Share of (a seeded sample of) pictures drawn on a plain light background.
+
+    Emoji and icons are; photos almost never are. The bundled model saw only
+    emoji, so a low share warns that it will not understand these pictures.
+    A picture counts when 90% of its border pixels are near-white (or
+    transparent, which :func:`open_image` turns white).
+    """
+    import random
+
+    paths = list(paths)
+    picked = random.Random(seed).sample(paths, min(sample, len(paths)))
+    plain = 0
+    for path in picked:
+        try:
+            im = open_image(Path(path)).resize((64, 64))
+        except BadInput:
+            continue
+        pixels = np.asarray(im)
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        plain += (border.min(axis=1) > 225).mean() >= 0.9
+    return plain / len(picked) if picked else 1.0
 
 
 # --- captions --------------------------------------------------------------

@@ -4,6 +4,9 @@ Each item contributes up to two vectors: its picture and its caption. Only
 vectors missing from the :class:`~similarity.store.EmbeddingStore` are
 encoded, chunk by chunk, each chunk stored before the next starts, so
 interrupted work resumes and re-opening a collection encodes nothing.
+
+``python -m similarity.embed`` writes the bundled demo's vectors
+(``data/demo/vectors.npz``), so a fresh install encodes nothing at all.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from similarity.collection import BadInput, Collection, content_id, open_image
+from similarity.collection import DEMO_VECTORS, BadInput, Collection, Item, content_id, load_demo, open_image
 from similarity.models import Encoder
-from similarity.store import EmbeddingStore
+from similarity.store import EmbeddingStore, write_shipped
 
 CHUNK = 128
 IMAGE, CAPTION = "image", "caption"
@@ -23,18 +26,41 @@ IMAGE, CAPTION = "image", "caption"
 
 @dataclass
 class Space:
-    """All vectors of a collection: row ``r`` is ``kind[r]`` of item ``item[r]``."""
+    """All vectors of a collection: row ``r`` is ``kind[r]`` of item ``item[r]``.
+
+    ``key`` names the model and the collection's content: everything computed
+    from the space (maps, clusterings, baselines) is cached under it.
+    """
 
     vectors: np.ndarray  # (m, d) float32, L2-normalised
-    item: np.ndarray  # (m,) index into collection.items
+    item: np.ndarray  # (m,) index into items
     kind: np.ndarray  # (m,) IMAGE or CAPTION
+    items: list[Item] = field(default_factory=list)  # the collection's items
+    key: str = ""
     problems: list[str] = field(default_factory=list)
     encoded_images: int = 0  # how many pictures had to be encoded now
     encoded_texts: int = 0
 
-    def rows(self, kinds: tuple[str, ...]) -> np.ndarray:
+    def rows(self, kinds: tuple[str, ...] = (IMAGE, CAPTION)) -> np.ndarray:
         """Row indices of the given kinds."""
         return np.flatnonzero(np.isin(self.kind, kinds))
+
+    def item_of(self, row: int) -> Item:
+        return self.items[self.item[row]]
+
+    def label_of(self, row: int) -> str:
+        """What to call a row: its item's caption, else its file name."""
+        item = self.item_of(row)
+        return item.caption or item.source
+
+    def labels(self, rows) -> list[str]:
+        return [self.label_of(r) for r in rows]
+
+    def captions(self) -> tuple[list[str], np.ndarray]:
+        """The collection's distinct captions and their vectors (already in the space)."""
+        rows = self.rows((CAPTION,))
+        first = dict(zip(self.labels(rows), rows))  # one row per distinct caption
+        return list(first), self.vectors[list(first.values())]
 
 
 def image_key(item) -> str:
@@ -45,6 +71,17 @@ def caption_key(caption: str) -> str:
     return f"txt:{content_id(caption.encode('utf-8'))}"
 
 
+def _rows(collection: Collection) -> list[tuple[int, str, str]]:
+    """(item index, kind, store key) for every vector the collection needs."""
+    rows = []
+    for i, item in enumerate(collection.items):
+        if item.image_path is not None:
+            rows.append((i, IMAGE, image_key(item)))
+        if item.caption:
+            rows.append((i, CAPTION, caption_key(item.caption)))
+    return rows
+
+
 def embed_collection(
     encoder: Encoder,
     store: EmbeddingStore,
@@ -52,13 +89,14 @@ def embed_collection(
     progress: Callable[[int, int], None] | None = None,
 ) -> Space:
     """Vectors for every picture and caption; encodes only what is missing."""
-    rows = []  # (item index, kind, key)
-    for i, item in enumerate(collection.items):
-        if item.image_path is not None:
-            rows.append((i, IMAGE, image_key(item)))
-        if item.caption:
-            rows.append((i, CAPTION, caption_key(item.caption)))
-    space = Space(np.zeros((0, encoder.dim), np.float32), np.zeros(0, int), np.zeros(0, dtype=object))
+    rows = _rows(collection)
+    space = Space(
+        np.zeros((0, encoder.dim), np.float32),
+        np.zeros(0, int),
+        np.zeros(0, dtype=object),
+        collection.items,
+        key=f"{encoder.key}/{collection.content_hash}",
+    )
     todo_images = [(i, k) for i, kind, k in rows if kind == IMAGE and k not in store]
     todo_texts = list({k: i for i, kind, k in rows if kind == CAPTION and k not in store}.items())
     total, done = len(todo_images) + len(todo_texts), 0
@@ -91,3 +129,23 @@ def embed_collection(
         space.item = np.array([i for i, _, _ in kept])
         space.kind = np.array([kind for _, kind, _ in kept])
     return space
+
+
+def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:
+    """Embed the demo collection and write its vectors for shipping; returns their number."""
+    import tempfile
+
+    collection = load_demo()
+    with tempfile.TemporaryDirectory() as tmp:
+        space = embed_collection(encoder, EmbeddingStore(tmp, encoder.key), collection)
+    if space.problems:
+        raise BadInput("; ".join(space.problems))
+    keys = [key for _, _, key in _rows(collection)]
+    write_shipped(path, encoder.key, keys, space.vectors)
+    return len(keys)
+
+
+if __name__ == "__main__":
+    from similarity.models import load_bundled
+
+    print(f"wrote {ship_demo(load_bundled()):,} vectors to {DEMO_VECTORS}")

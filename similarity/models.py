@@ -60,10 +60,21 @@ class Encoder:
     provenance: str  # what it was trained on, in a sentence
     key: str  # identifies these exact weights (embedding store folder)
     quality: dict = field(default_factory=dict)  # held-out figures, if known
+    icons_only: bool = False  # trained on emoji/icons only: poor on photos
 
     def __post_init__(self):
         self.model.eval()
         self.dim = int(self.encode_texts(["a"]).shape[1])
+
+    def held_out(self) -> str:
+        """The model card's held-out figures in one sentence, or '' when there are none."""
+        q = self.quality
+        if "t2i_unseen_noto" not in q:
+            return ""
+        return (
+            f"Held-out recall@5: text→image {q['t2i_unseen_noto']:.2f} on unseen concepts, "
+            f"{q['t2i_unseen_twemoji']:.2f} on an unseen style (Twemoji); image→text {q['i2t_unseen_noto']:.2f}."
+        )
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
@@ -205,6 +216,7 @@ def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
         provenance=cfg["provenance"],
         key=f"emoji-clip-{_sha256(weights)[:12]}",
         quality=card,
+        icons_only=True,
     )
 
 

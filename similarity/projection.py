@@ -109,20 +109,6 @@ def project(method: str, vectors: np.ndarray, seed: int = 0):
     return np.asarray(coords, dtype=np.float32), place
 
 
-@dataclass(frozen=True)
-class Distortion:
-    trustworthiness: float  # 1 = every map neighbour is a true neighbour
-    overlap_at_k: float  # share of the query's true top-k among its k nearest on the map
-    k: int
-
-    def sentence(self) -> str:
-        return (
-            f"Of the query's {self.k} best matches in the full space, {self.overlap_at_k:.0%} are also its "
-            f"{self.k} nearest points on this map; trustworthiness {self.trustworthiness:.2f} "
-            "(1.00 = the map invents no false neighbours). Closer to 1 means the map can be read more literally."
-        )
-
-
 def trustworthiness(
     vectors: np.ndarray, coords: np.ndarray, n_neighbors: int = 5, sample: int = 2000, seed: int = 0
 ) -> float:
@@ -146,9 +132,79 @@ def overlap_at_k(query: np.ndarray, vectors: np.ndarray, query_xy: np.ndarray, c
     return len(true & set(on_map.tolist())) / k
 
 
-def distortion(vectors, coords, query, query_xy, k: int = 10, seed: int = 0) -> Distortion:
-    k = min(k, len(vectors))
-    return Distortion(trustworthiness(vectors, coords, seed=seed), overlap_at_k(query, vectors, query_xy, coords, k), k)
+# Seconds per 1,000 points on a 2-core CPU (benchmarks/bench_umap.py and the
+# t-SNE run of the demo); used for a time estimate, not a promise.
+SECONDS_PER_1K = {"PCA": 0.05, "UMAP": 1.5, "t-SNE": 22.0}
+
+
+def estimate_seconds(method: str, n: int) -> float:
+    """Rough time to fit ``method`` on ``n`` points here (t-SNE grows a bit faster than n)."""
+    growth = (n / 1000) * (max(1.0, np.log2(max(n, 2) / 1000)) if method == "t-SNE" else 1.0)
+    return SECONDS_PER_1K[method] * growth + 0.5
+
+
+@dataclass(frozen=True)
+class FittedMap:
+    """A 2-D map of some rows, and how trustworthy it is (computed once per map)."""
+
+    method: str
+    coords: np.ndarray  # (n, 2)
+    place: object  # (q, d) vectors -> (q, 2) map positions
+    trustworthiness: float
+
+
+def fit_map(method: str, vectors: np.ndarray, seed: int = 0) -> FittedMap:
+    """Fit a map and measure its trustworthiness (the slow, query-independent part)."""
+    coords, place = project(method, vectors, seed)
+    return FittedMap(method, coords, place, trustworthiness(vectors, coords, seed=seed))
+
+
+@dataclass(frozen=True)
+class MapReport:
+    """One query on a fitted map: where it lands, its true top-k, and the distortion."""
+
+    query_xy: np.ndarray  # (2,)
+    ranking: object  # search.Ranking over the map's rows (indices into them)
+    overlap_at_k: float  # share of the true top-k that are the k nearest on the map
+    trustworthiness: float
+    map_angles: np.ndarray  # (k,) degrees, measured on the map around its centre
+    rank_agreement: float  # Spearman of the true and the map's angles
+    placement: str  # how the query was put on the map
+
+    def sentence(self) -> str:
+        k = len(self.ranking.indices)
+        return (
+            f"Of the query's {k} best matches in the full space, {self.overlap_at_k:.0%} are also its "
+            f"{k} nearest points on this map; trustworthiness {self.trustworthiness:.2f} "
+            "(1.00 = the map invents no false neighbours). Closer to 1 means the map can be read more literally. "
+            + self.placement
+        )
+
+
+def map_report(fitted: FittedMap, vectors: np.ndarray, query: np.ndarray, k: int, exclude=None) -> MapReport:
+    """The query on ``fitted`` (a map of ``vectors``), linked to its true top-``k``.
+
+    ``exclude`` is the row the query itself is: left out of its own results.
+    """
+    among = np.arange(len(vectors)) if exclude is None else np.delete(np.arange(len(vectors)), exclude)
+    ranking = top_k(query, vectors, k, among=among)
+    query_xy = fitted.place(query[None, :])[0]
+    overlap = overlap_at_k(query, vectors[among], query_xy, fitted.coords[among], len(ranking.indices))
+    angles_on_map = map_angles(query_xy, fitted.coords[ranking.indices], fitted.coords.mean(axis=0))
+    placement = (
+        ""
+        if PROJECTORS[fitted.method].exact_placement
+        else f"{fitted.method} places no new points: the query sits at the mean position of its 5 most similar items."
+    )
+    return MapReport(
+        query_xy,
+        ranking,
+        overlap,
+        fitted.trustworthiness,
+        angles_on_map,
+        rank_agreement(ranking.angles, angles_on_map),
+        placement,
+    )
 
 
 def map_angles(query_xy: np.ndarray, coords: np.ndarray, origin: np.ndarray) -> np.ndarray:

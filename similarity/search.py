@@ -131,15 +131,29 @@ def fit_pca(vectors: np.ndarray, n_components: int, seed: int = 0) -> PCAFilter:
     return PCAFilter(pca.mean_.astype(np.float32), pca.components_.astype(np.float32), pca.explained_variance_ratio_)
 
 
-def percentile_of(score: float, scores: np.ndarray) -> float:
-    """Share of ``scores`` (in %) below ``score``: where a result sits among all."""
-    return float(100.0 * np.mean(scores < score))
+@dataclass(frozen=True)
+class Query:
+    """What the user searches with: a unit vector and where it came from."""
+
+    vector: np.ndarray  # (d,) unit length
+    label: str
+    modality: str  # relevance.TEXT or relevance.PICTURE
+    row: int | None = None  # the space row it is ("more like this"): left out of its own results
+    terms: tuple[tuple[int, str], ...] = ()  # signed terms of query arithmetic
+    term_vectors: np.ndarray | None = None  # (t, d), one per term
+
+    def with_vector(self, vector: np.ndarray) -> Query:
+        """The same query in another space (e.g. after the PCA noise filter)."""
+        return Query(vector, self.label, self.modality, self.row)
 
 
-def text_query(encode_texts, text: str) -> np.ndarray:
-    """Unit query vector for ``text``, with ``+``/``-`` arithmetic applied."""
+def text_query(encode_texts, text: str) -> Query:
+    """Query for ``text``, with ``+``/``-`` arithmetic applied to the terms' vectors."""
+    from similarity.relevance import TEXT
+
     terms = parse_query(text)
-    return combine(encode_texts([term for _, term in terms]), [sign for sign, _ in terms])
+    vectors = encode_texts([term for _, term in terms])
+    return Query(combine(vectors, [sign for sign, _ in terms]), text.strip(), TEXT, None, tuple(terms), vectors)
 
 
 def rank_changes(before: Ranking, after: Ranking) -> list[dict]:
@@ -148,3 +162,45 @@ def rank_changes(before: Ranking, after: Ranking) -> list[dict]:
     rank_b = {int(r): i + 1 for i, r in enumerate(after.indices)}
     rows = list(dict.fromkeys([*rank_a, *rank_b]))
     return [{"row": r, "rank_before": rank_a.get(r), "rank_after": rank_b.get(r)} for r in rows]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One search, ready to show: results, every candidate's score, and their meaning."""
+
+    ranking: Ranking  # rows of the space, best first
+    scores: np.ndarray  # cosine of the query with every candidate (the histogram)
+    relevance: object  # relevance.Relevance of the best match (None without baselines)
+    top_kind: str  # kind of the best match (its null baseline was used)
+    terms: list[tuple[str, Ranking]]  # each arithmetic term's own top results
+
+    @property
+    def note(self) -> str:
+        n = len(self.scores)
+        return f"Only {n} items to rank: showing all of them." if len(self.ranking.indices) == n else ""
+
+
+def search(space, query: Query, k: int, kinds: tuple[str, ...], baselines: dict | None = None) -> SearchResult:
+    """Top-``k`` rows of ``kinds`` for ``query``, judged against ``baselines``.
+
+    ``baselines`` maps a kind to its :class:`~similarity.relevance.NullBaseline`
+    for this query's modality. The query's own row is never its own result.
+    """
+    from similarity.limits import TERM_RESULTS
+    from similarity.relevance import judge
+
+    among = space.rows(kinds)
+    if query.row is not None:
+        among = among[among != query.row]
+    ranking = top_k(query.vector, space.vectors, k, among=among)
+    scores = cosines(query.vector, space.vectors[among])
+    top_kind = str(space.kind[ranking.indices[0]])
+    top_scores = scores[space.kind[among] == top_kind]
+    terms = []
+    if len(query.terms) > 1:
+        terms = [
+            (("− " if sign < 0 else "") + text, top_k(vector, space.vectors, TERM_RESULTS, among=among))
+            for (sign, text), vector in zip(query.terms, query.term_vectors)
+        ]
+    relevance = judge(ranking.cosines[0], top_scores, baselines[top_kind]) if baselines else None
+    return SearchResult(ranking, scores, relevance, top_kind, terms)

@@ -4,6 +4,11 @@ Each :meth:`EmbeddingStore.add` writes one new shard file (``.npz`` with keys
 and float32 vectors) through a temporary file and ``os.replace``, so a crash
 or a killed session never leaves a half-written shard: everything embedded
 before it survives, and embedding resumes where it stopped.
+
+A store can also read *shipped* vectors (:func:`write_shipped`): a compact
+float16 file made once for a bundled collection and tagged with the model key
+that made it, so a fresh install starts with nothing to encode and a retrained
+model ignores vectors that are no longer its own.
 """
 
 from __future__ import annotations
@@ -28,12 +33,40 @@ def default_root() -> Path:
     return Path(base) / "clip-explorer" / "embeddings"
 
 
-class EmbeddingStore:
-    """Vectors of one model, keyed by item content hash (and modality)."""
+def write_shipped(path: Path, model_key: str, keys: list[str], vectors: np.ndarray) -> None:
+    """Save vectors as a read-only float16 file tagged with the model that made them."""
+    np.savez_compressed(
+        path, model_key=np.array(model_key), keys=np.array(keys, dtype=str), vectors=vectors.astype(np.float16)
+    )
 
-    def __init__(self, root: Path, model_key: str):
+
+def read_shipped(path: Path, model_key: str) -> dict[str, np.ndarray]:
+    """Key -> float32 unit vector from a shipped file; empty if another model made it."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["model_key"]) != model_key:
+                return {}
+            vectors = data["vectors"].astype(np.float32)
+            keys = data["keys"].tolist()
+    except (OSError, ValueError, KeyError):
+        return {}  # missing or unreadable: the items are simply encoded
+    # float16 keeps ~3 significant digits; renormalise so cosine is still a dot product.
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return dict(zip(keys, vectors))
+
+
+class EmbeddingStore:
+    """Vectors of one model, keyed by item content hash (and modality).
+
+    ``shipped`` files (see :func:`write_shipped`) are read first and never
+    written or deleted; vectors computed here go to the store's own folder.
+    """
+
+    def __init__(self, root: Path, model_key: str, shipped: tuple[Path, ...] = ()):
+        self.model_key = model_key
         self.folder = Path(root) / re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._shipped = shipped
         self._rows: dict[str, np.ndarray] = {}
         self._load()
 
@@ -41,6 +74,8 @@ class EmbeddingStore:
         return sorted(self.folder.glob("shard-*.npz"))
 
     def _load(self) -> None:
+        for path in self._shipped:
+            self._rows.update(read_shipped(path, self.model_key))
         for shard in self._shards():
             try:
                 with np.load(shard, allow_pickle=False) as data:
@@ -93,7 +128,8 @@ class EmbeddingStore:
             shard.unlink(missing_ok=True)
 
     def clear(self) -> None:
-        """Forget every vector of this model (files removed)."""
+        """Forget every vector this store computed (files removed); shipped ones stay."""
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._rows.clear()
+        self._load()

@@ -1,23 +1,23 @@
-"""Streamlit glue: cached model loads, session collections, the shared sidebar.
+"""Streamlit glue for one browser session: its collections, its picks, the sidebar.
 
-The only place that knows about ``st.cache_*`` and ``st.session_state``;
-pages call these helpers and :mod:`similarity`.
+Server-wide work (models, spaces, maps, clusterings) lives in :mod:`ui.cache`;
+this module holds what belongs to one visitor (``st.session_state``).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from similarity import models, projection
-from similarity.collection import BadInput, Collection, load_demo
-from similarity.embed import Space, embed_collection
-from similarity.store import EmbeddingStore, default_root
+from similarity import models
+from similarity.collection import BadInput, Collection, plain_background_share
+from similarity.embed import Space
+from similarity.store import default_root
+from ui import cache
 
 EXPLAIN_DIR = Path(__file__).parent / "explain"
 DEMO = "Emoji demo (bundled)"
@@ -47,28 +47,6 @@ def explain(name: str) -> None:
     st.markdown((EXPLAIN_DIR / f"{name}.md").read_text(encoding="utf-8"))
 
 
-@st.cache_resource(max_entries=3, show_spinner="Loading the model…")
-def load_encoder(choice: ModelChoice) -> models.Encoder:
-    if choice.kind == "bundled":
-        return models.load_bundled()
-    if choice.kind == "pretrained":
-        return models.load_pretrained(choice.arch, choice.source)
-    return models.load_checkpoint(choice.source, choice.arch)
-
-
-@st.cache_resource(show_spinner="Reading the demo collection…")
-def demo_collection() -> Collection:
-    return load_demo()
-
-
-@st.cache_resource
-def warm_up_umap() -> threading.Thread:
-    """Compile UMAP in the background once per server, so the first map is quick."""
-    thread = threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 def store_root() -> Path:
     return Path(st.session_state.get("store_root") or default_root())
 
@@ -78,7 +56,7 @@ def collections() -> dict[str, Collection]:
     found = st.session_state.setdefault("collections", {})
     if DEMO not in found:
         try:
-            found[DEMO] = demo_collection()
+            found[DEMO] = cache.demo_collection()
         except BadInput as err:
             st.error(str(err))
             found[DEMO] = Collection(DEMO)
@@ -108,7 +86,7 @@ def show_report() -> None:
 
 
 def active_encoder() -> models.Encoder:
-    return load_encoder(st.session_state.get("model_choice", MODEL_CHOICES["Bundled emoji CLIP (offline)"]))
+    return cache.load_encoder(st.session_state.get("model_choice", MODEL_CHOICES["Bundled emoji CLIP (offline)"]))
 
 
 def active_collection() -> Collection:
@@ -117,26 +95,13 @@ def active_collection() -> Collection:
 
 
 def active_space() -> tuple[models.Encoder, Collection, Space]:
-    """The active collection embedded by the active model (store-backed)."""
+    """The active collection embedded by the active model (server-wide, store-backed)."""
     encoder, collection = active_encoder(), active_collection()
-    key = (encoder.key, collection.name, len(collection.items), str(store_root()))
-    spaces = st.session_state.setdefault("spaces", {})
-    if key not in spaces:
-        store = EmbeddingStore(store_root(), encoder.key)
-        bar = st.progress(0.0, text="Checking the embedding store…")
-
-        def progress(done: int, total: int) -> None:
-            bar.progress(done / total, text=f"Embedding with {encoder.name}: {done:,} of {total:,} new vectors")
-
-        spaces.clear()  # keep one space in memory per session
-        spaces[key] = embed_collection(encoder, store, collection, progress)
-        bar.empty()
-    st.session_state["space_key"] = key
-    return encoder, collection, spaces[key]
+    return encoder, collection, cache.space_of(encoder, collection, str(store_root()))
 
 
-def require_space() -> tuple[models.Encoder, Collection, Space]:
-    """The active space for a page; otherwise a clear message and stop."""
+def require_space() -> tuple[models.Encoder, Space]:
+    """The active model and space for a page; otherwise a clear message and stop."""
     try:
         encoder, collection, space = active_space()
     except models.ModelLoadError as err:
@@ -147,22 +112,24 @@ def require_space() -> tuple[models.Encoder, Collection, Space]:
     if len(space.vectors) == 0:
         st.info("This collection is empty: add pictures or captions on **Your collection**.")
         st.stop()
-    return encoder, collection, space
+    _warn_if_model_does_not_fit(encoder, collection)
+    return encoder, space
 
 
-def memo(kind: str, key: tuple, compute):
-    """Session-scoped cache for maps and clusterings of the active space.
-
-    Keyed by the space (model + collection) plus the caller's inputs, so
-    arrays are never hashed on a rerun; a few entries per kind are kept.
-    """
-    store = st.session_state.setdefault("memo", {}).setdefault(kind, {})
-    full_key = (st.session_state.get("space_key"), *key)
-    if full_key not in store:
-        if len(store) >= 4:
-            store.pop(next(iter(store)))
-        store[full_key] = compute()
-    return store[full_key]
+def _warn_if_model_does_not_fit(encoder: models.Encoder, collection: Collection) -> None:
+    """The bundled model only knows emoji: say so plainly on a collection of photos."""
+    if not encoder.icons_only or collection.n_images == 0:
+        return
+    paths = [item.image_path for item in collection.items if item.image_path is not None]
+    share = cache.shared("looks", (collection.content_hash,), lambda: plain_background_share(paths))
+    if share < 0.5:
+        st.warning(
+            f"Only {share:.0%} of a sample of these pictures are drawn on a plain background like emoji. "
+            f"The active model, {encoder.name}, was trained on emoji only, so its results on photos will be "
+            "poor. Pick a pretrained open_clip model (e.g. ViT-B-32) in the sidebar: it downloads once with "
+            "internet; offline, choose *Local checkpoint file…* with weights you already have.",
+            icon=":material/warning:",
+        )
 
 
 def sidebar() -> None:
@@ -180,13 +147,8 @@ def sidebar() -> None:
             return
         st.markdown(f"**Active model:** {encoder.name}")
         st.caption(encoder.provenance)
-        quality = encoder.quality
-        if "t2i_unseen_noto" in quality:
-            st.caption(
-                f"Held-out recall@5: text→image {quality['t2i_unseen_noto']:.2f} on unseen concepts, "
-                f"{quality['t2i_unseen_twemoji']:.2f} on an unseen style (Twemoji); "
-                f"image→text {quality['i2t_unseen_noto']:.2f}."
-            )
+        if held_out := encoder.held_out():
+            st.caption(held_out)
 
 
 def _model_picker() -> None:
@@ -203,7 +165,7 @@ def _model_picker() -> None:
     if choice == st.session_state.get("model_choice"):
         return
     try:
-        load_encoder(choice)
+        cache.load_encoder(choice)
     except models.ModelLoadError as err:
         st.error(str(err))  # the previous model stays active
         return

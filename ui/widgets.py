@@ -4,86 +4,108 @@ from __future__ import annotations
 
 import streamlit as st
 
-from similarity.collection import IMAGE_SUFFIXES, BadInput, Collection, open_image
+from similarity.collection import IMAGE_SUFFIXES, BadInput, open_image
 from similarity.embed import CAPTION, IMAGE, Space
-from similarity.search import Ranking, text_query
+from similarity.relevance import PICTURE, TEXT
+from similarity.search import Query, Ranking, text_query
 
-COLUMNS = 6
+COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
 KIND_FILTERS = {"Pictures": (IMAGE,), "Captions": (CAPTION,), "Both": (IMAGE, CAPTION)}
+QUERY_MODES = ["Text", "An item of the collection", "An uploaded picture"]
+# Suggested queries; tests check each gives a sensible top result with the bundled model.
+EMOJI_EXAMPLES = ("a red fruit", "sports", "a boat", "moon + face", "cat + heart", "fruit - red")
+PHOTO_EXAMPLES = ("a dog on a beach", "a red car", "something to eat", "dog + hat", "beach - sun")
 
 
-def kind_filter(space: Space, default: str = "Pictures"):
-    """Pictures / captions / both: returns the chosen rows, or stops with a hint."""
+def example_queries(encoder) -> tuple[str, ...]:
+    return EMOJI_EXAMPLES if encoder.icons_only else PHOTO_EXAMPLES
+
+
+def kind_filter(space: Space, default: str = "Pictures") -> tuple[str, ...]:
+    """Pictures / captions / both: returns the chosen kinds, or stops with a hint."""
     if len(space.rows(KIND_FILTERS[default])) == 0:
         default = "Both"  # e.g. a text-only collection: start on what it has
     show = st.radio("Show", list(KIND_FILTERS), index=list(KIND_FILTERS).index(default), horizontal=True, key="filter")
-    rows = space.rows(KIND_FILTERS[show])
-    if len(rows) == 0:
+    if len(space.rows(KIND_FILTERS[show])) == 0:
         st.info(f"This collection has no {show.lower()}: choose another option.")
         st.stop()
-    return rows
+    return KIND_FILTERS[show]
 
 
-def label_of(collection: Collection, space: Space, row: int) -> str:
-    """What to call a space row: its item's caption, else its file name."""
-    item = collection.items[space.item[row]]
-    return item.caption or item.source
+def _more_like_this(row: int) -> None:
+    # A callback runs before the next rerun draws the widgets, so it may set them.
+    st.session_state["mode"] = QUERY_MODES[1]
+    st.session_state["query_row"] = row
 
 
-def item_grid(collection: Collection, space: Space, rows, notes: list[str] | None = None) -> None:
-    """Thumbnails (or caption cards) for space rows, with a note under each."""
+def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True) -> None:
+    """Thumbnails (or caption cards) for space rows, a note and a "More like this" button under each."""
     cols = st.columns(COLUMNS)
     for i, row in enumerate(rows):
-        item = collection.items[space.item[row]]
+        row = int(row)
+        item = space.item_of(row)
         with cols[i % COLUMNS].container(border=True):
             if space.kind[row] == IMAGE:
                 st.image(str(item.image_path), width="stretch")
             else:
                 st.markdown(":material/notes: *caption*")
             # User text is shown as plain text, never as markdown or HTML.
-            st.text(item.caption or item.source)
+            st.text(space.label_of(row))
             if notes:
                 st.caption(notes[i])
+            if more_like_this:
+                st.button(
+                    "More like this",
+                    key=f"more_{row}_{i}",
+                    icon=":material/search:",
+                    on_click=_more_like_this,
+                    args=(row,),
+                    help="Search with this item as the query",
+                )
 
 
-def result_grid(collection: Collection, space: Space, ranking: Ranking) -> None:
+def result_grid(space: Space, ranking: Ranking) -> None:
     """Ranked results with rank, cosine and angle under each."""
     notes = [
         f"#{rank} · cos {cos:.3f} · {angle:.1f}°"
         for rank, (cos, angle) in enumerate(zip(ranking.cosines, ranking.angles), start=1)
     ]
-    item_grid(collection, space, ranking.indices, notes)
+    item_grid(space, ranking.indices, notes)
 
 
-QUERY_MODES = ["Text", "A picture from the collection", "An uploaded picture"]
-
-
-def query_picker(encoder, collection: Collection, space: Space, default_text: str = "a red fruit"):
-    """Query widgets; returns ``(unit vector, label)``, or shows a hint and stops the page."""
-    picked = _pick_query(encoder, collection, space, default_text)
+def query_picker(encoder, space: Space, default_text: str = "a red fruit") -> Query:
+    """Query widgets; returns the :class:`Query`, or shows a hint and stops the page."""
+    picked = _pick_query(encoder, space, default_text)
     if picked is None:
         st.stop()
     return picked
 
 
-def _pick_query(encoder, collection: Collection, space: Space, default_text: str):
+def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
     mode = st.radio("Query by", QUERY_MODES, horizontal=True, key="mode")
     if mode == QUERY_MODES[0]:
         text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
         try:
-            return text_query(encoder.encode_texts, text), text
+            return text_query(encoder.encode_texts, text)
         except ValueError as err:
             st.info(str(err))
             return None
     if mode == QUERY_MODES[1]:
-        rows = space.rows((IMAGE,))
-        if len(rows) == 0:
-            st.info("This collection has no pictures; search by text instead.")
-            return None
-        labels = [label_of(collection, space, r) for r in rows]
-        pick = st.selectbox("Picture", range(len(rows)), format_func=labels.__getitem__, key="query_item")
-        st.image(str(collection.items[space.item[rows[pick]]].image_path), width=96)
-        return space.vectors[rows[pick]], labels[pick]
+        rows = space.rows((IMAGE,)) if len(space.rows((IMAGE,))) else space.rows((CAPTION,))
+        if st.session_state.get("query_row") is not None:
+            rows = list(dict.fromkeys([int(st.session_state["query_row"]), *rows.tolist()]))
+        if st.session_state.get("query_row") not in rows:
+            st.session_state["query_row"] = int(rows[0])
+        row = st.selectbox(
+            "Item (or press *More like this* under any result)",
+            rows,
+            format_func=lambda r: ("🖼 " if space.kind[r] == IMAGE else "📝 ") + space.label_of(r),
+            key="query_row",
+        )
+        if space.kind[row] == IMAGE:
+            st.image(str(space.item_of(row).image_path), width=96)
+        modality = PICTURE if space.kind[row] == IMAGE else TEXT
+        return Query(space.vectors[row], space.label_of(row), modality, row=int(row))
     upload = st.file_uploader("Picture", type=sorted(s.lstrip(".") for s in IMAGE_SUFFIXES), key="query_upload")
     if upload is None:
         return None
@@ -93,4 +115,4 @@ def _pick_query(encoder, collection: Collection, space: Space, default_text: str
         st.error(str(err))
         return None
     st.image(picture, width=96)
-    return encoder.encode_images([picture])[0], upload.name
+    return Query(encoder.encode_images([picture])[0], upload.name, PICTURE)

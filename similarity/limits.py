@@ -1,0 +1,17 @@
+"""The bounds every page and core function share, in one place.
+
+Caps keep each view readable and its work bounded on a 2-core server; the
+core clamps to them and to the collection's size, and the pages' sliders
+read them, so the two never disagree.
+"""
+
+MAX_RESULTS = 48  # results shown on the Search page
+DEFAULT_RESULTS = 12
+MAX_LINKED = 20  # results joined to the query on a map and in the angle view
+DEFAULT_LINKED = 8
+MAX_CLUSTERS = 40  # k for k-means / agglomerative
+SCAN_K_MAX = 15  # the automatic k scan tries 2..max(this, known categories + 3)
+MAX_COMPONENTS = 128  # PCA noise filter and "PCA first" for clustering
+TERM_RESULTS = 3  # results shown per term of query arithmetic
+CLUSTER_GRID = 12  # pictures shown per cluster
+SELECTION_GRID = 60  # pictures shown for a box/lasso selection on a map

@@ -1,0 +1,259 @@
+"""Server-wide caches: work that does not depend on the browser session.
+
+A class of 30 opening the app pays for each computation once. Results are
+keyed by what they depend on (the space key = model key + collection content
+hash, and the parameters), never by arrays hashed per rerun, and each kind
+keeps a bounded number of entries. Results are shared between sessions, so
+callers treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from similarity import models, projection
+from similarity.collection import DEMO_VECTORS, Collection, load_demo
+from similarity.embed import CAPTION, IMAGE, Space, embed_collection
+from similarity.relevance import TEXT, NullBaseline, modality_gap, noise_pictures, nonsense_words, null_baseline
+from similarity.store import EmbeddingStore
+
+
+class SharedCache:
+    """Thread-safe LRU of computed results; each key is computed once.
+
+    Concurrent callers of a key being computed wait for it instead of
+    computing it again. ``computed`` counts real computations (tests and
+    benchmarks read it).
+    """
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self.computed = 0
+        self._entries: OrderedDict = OrderedDict()
+        self._key_locks: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, compute: Callable):
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._entries:
+                    return self._entries[key]
+            value = compute()
+            with self._lock:
+                self.computed += 1
+                self._entries[key] = value
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+                self._key_locks.pop(key, None)
+        return value
+
+    def __contains__(self, key) -> bool:
+        with self._lock:
+            return key in self._entries
+
+
+# Entries kept per kind of work: a few spaces (models x collections), more of
+# the small results that hang off them.
+SIZES = {
+    "space": 6,
+    "baseline": 24,
+    "null": 8,
+    "labels": 32,
+    "gap": 6,
+    "looks": 16,
+    "map": 12,
+    "clusters": 24,
+    "pca": 6,
+}
+
+
+@st.cache_resource
+def caches() -> dict[str, SharedCache]:
+    """One cache per kind of work, for the life of the server process."""
+    return {kind: SharedCache(size) for kind, size in SIZES.items()}
+
+
+@st.cache_resource
+def _workers() -> ThreadPoolExecutor:
+    # Long jobs run here, not in the visitor's script thread, so a student who
+    # leaves does not cancel work the rest of the class is waiting for.
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="shared-work")
+
+
+def shared(kind: str, key: tuple, compute: Callable):
+    """The cached result of ``compute()`` for ``key``, computed once per server."""
+    return caches()[kind].get(key, compute)
+
+
+def shared_with_progress(kind: str, key: tuple, compute: Callable, what: str, estimate_s: float):
+    """Like :func:`shared`, with a progress bar towards an estimated time while it runs."""
+    cache = caches()[kind]
+    if key in cache:
+        return cache.get(key, compute)
+    job = _workers().submit(cache.get, key, compute)
+    bar, start = None, time.perf_counter()
+    while not job.done():
+        elapsed = time.perf_counter() - start
+        text = f"{what}: {elapsed:.0f} s of about {estimate_s:.0f} s (done once for everyone on this server)"
+        share = min(elapsed / max(estimate_s, 1e-3), 0.99)
+        bar = bar.progress(share, text=text) if bar else st.progress(share, text=text)
+        try:
+            job.result(timeout=0.5)
+        except TimeoutError:
+            pass
+    if bar:
+        bar.empty()
+    return job.result()
+
+
+# --- models, stores, collections -------------------------------------------
+
+
+@st.cache_resource(max_entries=3, show_spinner="Loading the model…")
+def load_encoder(choice) -> models.Encoder:
+    """The model for a :class:`ui.state.ModelChoice` (kind, arch, source)."""
+    if choice.kind == "bundled":
+        return models.load_bundled()
+    if choice.kind == "pretrained":
+        return models.load_pretrained(choice.arch, choice.source)
+    return models.load_checkpoint(choice.source, choice.arch)
+
+
+@st.cache_resource(show_spinner="Reading the demo collection…")
+def demo_collection() -> Collection:
+    return load_demo()
+
+
+@st.cache_resource(max_entries=6)
+def store_of(root: str, model_key: str) -> EmbeddingStore:
+    """One store object per folder and model, shared by every session."""
+    return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,))
+
+
+@st.cache_resource
+def warm_up_umap() -> threading.Thread:
+    """Compile UMAP in the background once per server, so the first map is quick."""
+    thread = threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Space:
+    """The collection in the model's space; encodes only what the store lacks, with progress."""
+    store = store_of(root, encoder.key)
+
+    def compute() -> Space:
+        bar = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            text = f"Embedding with {encoder.name}: {done:,} of {total:,} new vectors (kept on disk)"
+            bar = bar.progress(done / total, text=text) if bar else st.progress(done / total, text=text)
+
+        space = embed_collection(encoder, store, collection, progress)
+        if bar:
+            bar.empty()
+        return space
+
+    return shared("space", (encoder.key, collection.content_hash, root), compute)
+
+
+# --- what hangs off a space ---------------------------------------------------
+
+
+def null_vectors(encoder: models.Encoder, modality: str) -> np.ndarray:
+    """Meaningless queries (nonsense words or noise pictures) in the model's space."""
+    if modality == TEXT:
+        return shared("null", (encoder.key, modality), lambda: encoder.encode_texts(nonsense_words()))
+    return shared("null", (encoder.key, modality), lambda: encoder.encode_images(noise_pictures()))
+
+
+def baselines(encoder: models.Encoder, space: Space, modality: str) -> dict[str, NullBaseline]:
+    """Null baseline per kind of item, for queries of this modality (TEXT or PICTURE)."""
+
+    def compute() -> dict[str, NullBaseline]:
+        vectors = null_vectors(encoder, modality)
+        kinds = [kind for kind in (IMAGE, CAPTION) if len(space.rows((kind,)))]
+        return {kind: null_baseline(vectors, space.vectors[space.rows((kind,))]) for kind in kinds}
+
+    return shared("baseline", (space.key, modality), compute)
+
+
+def label_vectors(encoder: models.Encoder, labels: tuple[str, ...]) -> np.ndarray:
+    """Typed labels (zero-shot, cluster names) encoded once per model and label list."""
+    return shared("labels", (encoder.key, labels), lambda: encoder.encode_texts(list(labels)))
+
+
+def gap_of(space: Space):
+    """The space's modality gap, or None when it lacks pictures or captions."""
+
+    def compute():
+        pictures, captions = space.rows((IMAGE,)), space.rows((CAPTION,))
+        if len(pictures) < 2 or len(captions) < 2:
+            return None
+        caption_of = {int(space.item[r]): j for j, r in enumerate(captions)}
+        own = np.array(
+            [(i, caption_of[int(space.item[r])]) for i, r in enumerate(pictures) if int(space.item[r]) in caption_of]
+        ).reshape(-1, 2)
+        return modality_gap(space.vectors[pictures], space.vectors[captions], own)
+
+    return shared("gap", (space.key,), compute)
+
+
+def pca_of(space: Space, n_components: int):
+    """The PCA noise filter fitted to the whole space (components can be sliced later)."""
+    from similarity.search import fit_pca
+
+    return shared("pca", (space.key, n_components), lambda: fit_pca(space.vectors, n_components))
+
+
+def filtered_space(space: Space, pca, n: int) -> Space:
+    """The space seen through the first ``n`` components of ``pca``."""
+    return shared(
+        "pca", (space.key, "filtered", n), lambda: replace(space, vectors=pca.truncated(n).apply(space.vectors))
+    )
+
+
+def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
+    """A 2-D map of the rows of ``kinds``, fitted once per server, with progress for slow methods."""
+    rows = space.rows(kinds)
+    return shared_with_progress(
+        "map",
+        (space.key, method, kinds),
+        lambda: projection.fit_map(method, space.vectors[rows]),
+        f"Computing the {method} map of {len(rows):,} items",
+        projection.estimate_seconds(method, len(rows)),
+    )
+
+
+def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
+    """A clustering of the rows of ``kinds`` (k None = chosen by silhouette), once per server."""
+    from similarity.clusters import explore_clusters
+
+    rows = space.rows(kinds)
+    return shared_with_progress(
+        "clusters",
+        (space.key, kinds, method, k, reduce, n_known),
+        lambda: explore_clusters(space.vectors[rows], method, k, reduce, n_known),
+        f"Clustering {len(rows):,} items" + (" and choosing k" if k is None else ""),
+        clustering_estimate(len(rows), k is None),
+    )
+
+
+def clustering_estimate(n: int, scan: bool) -> float:
+    # Measured on the demo (1,861 pictures, 2 cores): a k scan ~4 s, one k-means ~0.3 s.
+    return (4.0 if scan else 0.3) * max(n, 1000) / 1861
