@@ -13,14 +13,15 @@ from ui.widgets import example_queries, kind_filter, query_picker, result_grid
 st.title("Search by cosine similarity")
 explain("search")
 encoder, space = require_space()
-st.caption("Try: " + " · ".join(f"`{q}`" for q in example_queries(encoder)))
+if examples := example_queries(encoder):
+    st.caption("Try: " + " · ".join(f"`{q}`" for q in examples))
 query = query_picker(encoder, space)
 
 left, right = st.columns([2, 1])
 with left:
     kinds = kind_filter(space)
 k = right.slider("How many results (k)", 1, MAX_RESULTS, DEFAULT_RESULTS, key="k")
-result = search(space, query, k, kinds, cache.baselines(encoder, space, query.modality))
+result = search(space, query, k, kinds, cache.baselines(encoder, space, query))
 if result.note:
     st.caption(result.note)
 st.markdown(result.relevance.sentence(NULL_NAMES[query.modality]))

@@ -71,7 +71,7 @@ def caption_key(caption: str) -> str:
     return f"txt:{content_id(caption.encode('utf-8'))}"
 
 
-def _rows(collection: Collection) -> list[tuple[int, str, str]]:
+def vector_rows(collection: Collection) -> list[tuple[int, str, str]]:
     """(item index, kind, store key) for every vector the collection needs."""
     rows = []
     for i, item in enumerate(collection.items):
@@ -89,7 +89,7 @@ def embed_collection(
     progress: Callable[[int, int], None] | None = None,
 ) -> Space:
     """Vectors for every picture and caption; encodes only what is missing."""
-    rows = _rows(collection)
+    rows = vector_rows(collection)
     space = Space(
         np.zeros((0, encoder.dim), np.float32),
         np.zeros(0, int),
@@ -140,7 +140,7 @@ def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:
         space = embed_collection(encoder, EmbeddingStore(tmp, encoder.key), collection)
     if space.problems:
         raise BadInput("; ".join(space.problems))
-    keys = [key for _, _, key in _rows(collection)]
+    keys = [key for _, _, key in vector_rows(collection)]
     write_shipped(path, encoder.key, keys, space.vectors)
     return len(keys)
 

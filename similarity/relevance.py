@@ -22,10 +22,10 @@ NULL_NAMES = {TEXT: f"{NULL_QUERIES} nonsense phrases", PICTURE: f"{NULL_QUERIES
 
 
 def nonsense_words(n: int = NULL_QUERIES, seed: int = 0) -> list[str]:
-    """Pronounceable strings that mean nothing (``"tovali mezu"``), seeded.
+    """Pronounceable strings that mean nothing, seeded.
 
     >>> nonsense_words(2)
-    ['nuwo dunu lufamane', 'nolo dibu']
+    ['mehaca towi zopinu', 'rakumaso']
     """
     rng = np.random.default_rng(seed)
     consonants, vowels = list("bcdfghjklmnprstvwz"), list("aeiou")
@@ -45,6 +45,19 @@ def noise_pictures(n: int = NULL_QUERIES // 4, seed: int = 0, size: int = 64):
         Image.fromarray((rng.random((6, 6, 3)) * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC)
         for _ in range(n)
     ]
+
+
+def null_queries(nonsense: np.ndarray, signs: tuple[int, ...] = (1,), seed: int = 0) -> np.ndarray:
+    """Meaningless queries shaped like the user's: as many terms, with the same signs.
+
+    A sum of two directions sits between them, so "moon + face" reaches lower
+    cosines than "moon" alone; its null must be sums of two nonsense phrases.
+    """
+    if len(signs) <= 1:
+        return nonsense
+    picks = np.random.default_rng(seed).integers(0, len(nonsense), (len(nonsense), len(signs)))
+    total = (nonsense[picks] * np.asarray(signs, dtype=np.float32)[None, :, None]).sum(axis=1)
+    return (total / np.maximum(np.linalg.norm(total, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,11 @@ class Query:
     terms: tuple[tuple[int, str], ...] = ()  # signed terms of query arithmetic
     term_vectors: np.ndarray | None = None  # (t, d), one per term
 
+    @property
+    def signs(self) -> tuple[int, ...]:
+        """Signs of the arithmetic terms ((1,) for a plain query): shapes its null baseline."""
+        return tuple(sign for sign, _ in self.terms) or (1,)
+
     def with_vector(self, vector: np.ndarray) -> Query:
         """The same query in another space (e.g. after the PCA noise filter)."""
         return Query(vector, self.label, self.modality, self.row)

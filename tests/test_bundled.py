@@ -3,14 +3,35 @@
 import numpy as np
 import pytest
 
-from similarity.embed import IMAGE, embed_collection
+from similarity.collection import DEMO_VECTORS, Collection
+from similarity.embed import CAPTION, IMAGE, embed_collection
 from similarity.search import text_query, top_k
-from similarity.store import EmbeddingStore
+from similarity.store import EmbeddingStore, read_shipped
 
 
 @pytest.fixture(scope="module")
 def demo_space(bundled, demo, tmp_path_factory):
-    return embed_collection(bundled, EmbeddingStore(tmp_path_factory.mktemp("store"), bundled.key), demo)
+    """The demo as the app opens it: from the shipped vectors, nothing encoded."""
+    store = EmbeddingStore(tmp_path_factory.mktemp("store"), bundled.key, shipped=(DEMO_VECTORS,))
+    return embed_collection(bundled, store, demo)
+
+
+def test_a_fresh_install_encodes_no_demo_item(demo_space):
+    assert (demo_space.encoded_images, demo_space.encoded_texts) == (0, 0)
+    assert demo_space.vectors.shape == (3722, 384) and not demo_space.problems
+
+
+def test_shipped_vectors_are_this_models_own(bundled, demo, tmp_path):
+    """Retraining without `python -m similarity.embed` would ship stale vectors: this fails then."""
+    shipped = read_shipped(DEMO_VECTORS, bundled.key)
+    assert len(shipped) == 3722, "data/demo/vectors.npz was made by another model: run python -m similarity.embed"
+    fresh = embed_collection(bundled, EmbeddingStore(tmp_path, bundled.key), Collection("part", demo.items[::97]))
+    from similarity.embed import vector_rows
+
+    keys = [key for _, _, key in vector_rows(Collection("part", demo.items[::97]))]
+    cos = np.einsum("nd,nd->n", fresh.vectors, np.stack([shipped[k] for k in keys]))
+    assert cos.min() > 0.999  # float16 storage, renormalised
+    assert read_shipped(DEMO_VECTORS, "another-model") == {}
 
 
 def test_encoder_face(bundled):
@@ -25,7 +46,7 @@ def test_encoder_face(bundled):
 @pytest.mark.parametrize("query,expected", [("pizza", "pizza"), ("a dog", "dog"), ("rocket", "rocket")])
 def test_text_finds_the_right_picture(bundled, demo, demo_space, query, expected):
     pictures = demo_space.rows((IMAGE,))
-    ranking = top_k(text_query(bundled.encode_texts, query), demo_space.vectors, 5, among=pictures)
+    ranking = top_k(text_query(bundled.encode_texts, query).vector, demo_space.vectors, 5, among=pictures)
     names = [demo.items[demo_space.item[r]].caption for r in ranking.indices]
     assert any(expected in n for n in names), names
 
@@ -40,3 +61,28 @@ def test_automatic_cluster_names_match_emoji_groups_for_most_clusters(bundled, d
     labels = cluster("k-means", vectors, k=len(groups), seed=0)
     names = name_clusters(vectors, labels, bundled.encode_texts(groups), groups)
     assert name_agreement(labels, names, truth) / len(names) > 0.5  # measured: 6 of 9 clusters
+
+
+def test_real_queries_beat_the_null_baseline_and_nonsense_does_not(bundled, demo_space):
+    from similarity.relevance import nonsense_words, null_baseline, null_queries
+
+    pictures = demo_space.vectors[demo_space.rows((IMAGE,))]
+    baseline = null_baseline(bundled.encode_texts(nonsense_words()), pictures)
+    real = bundled.encode_texts(["a red fruit", "a smiling cat", "a musical instrument", "flag of japan"])
+    assert ((real @ pictures.T).max(axis=1) >= baseline.strong_at).all()
+    other_nonsense = bundled.encode_texts(nonsense_words(100, seed=1))  # not the baseline's own phrases
+    best = (other_nonsense @ pictures.T).max(axis=1)
+    assert np.mean(best >= baseline.strong_at) <= 0.05 and np.mean(best < baseline.weak_at) >= 0.8
+    pairs = null_queries(bundled.encode_texts(nonsense_words(20)), (1, -1))
+    np.testing.assert_allclose(np.linalg.norm(pairs, axis=1), 1, rtol=1e-5)
+
+
+def test_modality_gap_figures_from_the_demo(demo_space):
+    from similarity.relevance import modality_gap
+
+    pictures, captions = demo_space.rows((IMAGE,)), demo_space.rows((CAPTION,))
+    own = np.column_stack([np.arange(len(pictures)), np.arange(len(captions))])  # the demo pairs them in order
+    assert (demo_space.item[pictures] == demo_space.item[captions]).all()
+    gap = modality_gap(demo_space.vectors[pictures], demo_space.vectors[captions], own)
+    assert gap.own_caption[1] > gap.picture_caption[2]  # a picture's own caption beats unrelated ones
+    assert 20 < gap.centre_angle < 160 and "modality gap" in gap.sentence()

@@ -3,7 +3,18 @@
 import numpy as np
 from conftest import unit_vectors
 
-from similarity.plots import angle_view, embedding_map, explained_variance, k_scan, score_distribution
+from similarity.plots import (
+    CAPTION_COLOUR,
+    NOISE_COLOUR,
+    PICTURE_COLOUR,
+    RESULT_COLOUR,
+    angle_view,
+    embedding_map,
+    explained_variance,
+    k_scan,
+    label_counts,
+    score_distribution,
+)
 from similarity.search import top_k
 
 
@@ -14,7 +25,8 @@ def test_angle_view_draws_each_result_at_its_true_angle():
     points = [t for t in fig.data if t.mode == "markers+text"]
     np.testing.assert_allclose([p.theta[0] for p in points], ranking.angles)
     assert [p.r[0] for p in points] == [1, 2, 3, 4, 5, 6]
-    assert points[1].text[0] == f"φ₂ = {ranking.angles[1]:.1f}°"
+    # Each result is named beside its angle, readable without hovering.
+    assert points[1].text[0] == f"2. item {ranking.indices[1]} {ranking.angles[1]:.1f}°"
 
 
 def test_map_escapes_user_text_and_links_the_query_to_its_results():
@@ -23,8 +35,23 @@ def test_map_escapes_user_text_and_links_the_query_to_its_results():
     fig = embedding_map(coords, ["a", "a", "b"], hover, "units", "PCA", np.array([0.5, 0.5]), [2, 1])
     assert "&lt;b&gt;bold&lt;/b&gt;" in fig.data[0].text
     lines = next(t for t in fig.data if t.mode == "lines")
-    assert list(lines.x) == [0.5, 2, None, 0.5, 1, None]
+    np.testing.assert_array_equal(lines.x, [0.5, 2, np.nan, 0.5, 1, np.nan])
     assert "PCA 1 (units)" == fig.layout.xaxis.title.text
+
+
+def test_results_stand_out_from_both_modalities_and_every_cluster_gets_its_own_colour():
+    coords = np.random.default_rng(0).standard_normal((60, 2))
+    kinds = ["image", "caption"] * 30
+    fig = embedding_map(coords, kinds, ["x"] * 60, "u", "PCA", np.zeros(2), [3, 4], "q", ["a", "b"])
+    colours = {t.name: t.marker.color for t in fig.data if t.marker is not None and t.marker.color is not None}
+    assert colours["pictures"] == PICTURE_COLOUR and colours["captions"] == CAPTION_COLOUR
+    results = next(t for t in fig.data if t.name.startswith("top results"))
+    assert results.marker.color == RESULT_COLOUR not in (PICTURE_COLOUR, CAPTION_COLOUR)
+    assert list(results.text) == ["1. a", "2. b"]
+    groups = [f"cluster {i % 25}" for i in range(59)] + ["noise"]
+    clusters = embedding_map(coords, groups, ["x"] * 60, "u", "PCA")
+    used = {t.name: t.marker.color for t in clusters.data}
+    assert used["noise"] == NOISE_COLOUR and len(set(used.values())) == 26
 
 
 def test_every_chart_names_its_axes():
@@ -32,7 +59,17 @@ def test_every_chart_names_its_axes():
         score_distribution(np.linspace(-0.2, 0.5, 50), np.array([0.5, 0.4])),
         explained_variance(np.array([0.5, 0.2, 0.1])),
         k_scan(np.array([2, 3]), np.array([0.1, 0.3]), np.array([10.0, 8.0]), 3),
+        label_counts({"animal": 3, "food": 1}),
     ]
     for fig in figures:
         assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
     assert "degrees" in figures[0].layout.xaxis2.title.text
+    assert figures[-1].data[0].orientation == "h"  # labels stay horizontal and readable
+
+
+def test_score_histogram_draws_the_verdict_thresholds():
+    fig = score_distribution(np.linspace(-0.2, 0.5, 50), np.array([0.5, 0.4]), "top 2", 0.25, 0.3)
+    thresholds = {t.name: t.x[0] for t in fig.data if t.name and "match from" in t.name}
+    assert thresholds == {"weak match from 0.25": 0.25, "strong match from 0.30": 0.3}
+    results = next(t for t in fig.data if t.name == "top 2")
+    assert sorted(x for x in results.x if np.isfinite(x)) == [0.4, 0.4, 0.5, 0.5]

@@ -3,7 +3,15 @@ import pytest
 from conftest import unit_vectors
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from similarity.projection import PROJECTORS, distortion, map_angles, overlap_at_k, project, trustworthiness
+from similarity.projection import (
+    PROJECTORS,
+    fit_map,
+    map_angles,
+    map_report,
+    overlap_at_k,
+    project,
+    trustworthiness,
+)
 from similarity.search import top_k
 
 
@@ -39,8 +47,21 @@ def test_trustworthiness_equals_sklearns():
 def test_overlap_is_one_when_the_map_keeps_the_ranking():
     vectors = unit_vectors(30, 2, seed=3)  # already 2-D: the map is the space itself
     assert overlap_at_k(vectors[0], vectors, vectors[0], vectors, 5) == 1.0
-    d = distortion(vectors, vectors, vectors[0], vectors[0], k=50)
-    assert d.k == 30 and d.overlap_at_k == 1.0 and "30 best matches" in d.sentence()
+
+
+def test_map_report_links_the_true_top_k_and_leaves_the_query_item_out():
+    vectors = clustered()
+    fitted = fit_map("PCA", vectors)
+    report = map_report(fitted, vectors, vectors[5], k=50)
+    assert report.ranking.indices[0] == 5 and len(report.ranking.indices) == 50
+    assert "50 best matches" in report.sentence() and 0 <= report.overlap_at_k <= 1
+    mine = map_report(fitted, vectors, vectors[5], k=8, exclude=5)
+    assert 5 not in mine.ranking.indices
+    assert mine.ranking.indices.tolist() == report.ranking.indices[1:9].tolist()
+    np.testing.assert_allclose(
+        mine.map_angles, map_angles(mine.query_xy, fitted.coords[mine.ranking.indices], fitted.coords.mean(axis=0))
+    )
+    assert fitted.trustworthiness == pytest.approx(trustworthiness(vectors, fitted.coords))
 
 
 def test_map_angles_are_protractor_angles():

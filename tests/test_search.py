@@ -8,7 +8,6 @@ from similarity.search import (
     cosines,
     fit_pca,
     parse_query,
-    percentile_of,
     rank_changes,
     top_k,
 )
@@ -91,7 +90,7 @@ def test_pca_filter_keeps_unit_vectors_and_reports_variance():
         fit_pca(vectors, 33)
 
 
-def test_rank_changes_and_percentile():
+def test_rank_changes_list_rows_of_either_ranking():
     vectors = unit_vectors(30, 8, seed=8)
     a = top_k(vectors[0], vectors, 3)
     b = top_k(vectors[1], vectors, 3)
@@ -102,7 +101,6 @@ def test_rank_changes_and_percentile():
         "rank_after": (b.indices.tolist().index(a.indices[0]) + 1) if a.indices[0] in b.indices else None,
     }
     assert {c["row"] for c in changes} == set(a.indices) | set(b.indices)
-    assert percentile_of(0.5, np.array([0.1, 0.2, 0.6, 0.9])) == 50.0
 
 
 def test_truncated_filter_equals_a_smaller_fit():
@@ -110,3 +108,44 @@ def test_truncated_filter_equals_a_smaller_fit():
     big, small = fit_pca(vectors, 10).truncated(4), fit_pca(vectors, 4)
     np.testing.assert_allclose(np.abs(big.apply(vectors)), np.abs(small.apply(vectors)), atol=1e-5)
     np.testing.assert_allclose(big.explained, small.explained, rtol=1e-5)
+
+
+def _space(n=40, d=16, seed=12):
+    from similarity.collection import Item
+    from similarity.embed import CAPTION, IMAGE, Space
+
+    vectors = unit_vectors(n, d, seed=seed)
+    items = [Item(f"id{i}", f"f{i}.png", caption=f"caption {i}") for i in range(n // 2)]
+    return Space(vectors, np.repeat(np.arange(n // 2), 2), np.array([IMAGE, CAPTION] * (n // 2), dtype=object), items)
+
+
+def test_search_leaves_the_query_item_out_and_judges_the_best_match():
+    from similarity.relevance import PICTURE, NullBaseline
+    from similarity.search import Query, search
+
+    space = _space()
+    pictures = space.rows(("image",))
+    baselines = {"image": NullBaseline(np.linspace(-0.2, 0.2, 50)), "caption": NullBaseline(np.linspace(-0.2, 0.2, 50))}
+    result = search(space, Query(space.vectors[4], "f2.png", PICTURE, row=4), 5, ("image",), baselines)
+    assert 4 not in result.ranking.indices and set(result.ranking.indices) <= set(pictures)
+    expected = top_k(space.vectors[4], space.vectors, 5, among=pictures[pictures != 4])
+    assert result.ranking.indices.tolist() == expected.indices.tolist()
+    assert len(result.scores) == len(pictures) - 1 and result.top_kind == "image"
+    assert result.relevance.best == pytest.approx(expected.cosines[0])
+    assert result.relevance.beats_null == pytest.approx(
+        np.mean(np.linspace(-0.2, 0.2, 50) < expected.cosines[0]), abs=0.03
+    )
+    assert search(space, Query(space.vectors[4], "x", PICTURE), 99, ("image",)).note.startswith("Only 20 items")
+
+
+def test_query_arithmetic_shows_each_terms_own_results():
+    from similarity.search import search, text_query
+
+    space = _space()
+    table = {"alpha": space.vectors[0], "beta": space.vectors[2]}
+    query = text_query(lambda texts: np.stack([table[t] for t in texts]), "alpha - beta")
+    assert query.signs == (1, -1) and query.label == "alpha - beta"
+    result = search(space, query, 3, ("image", "caption"))
+    assert [name for name, _ in result.terms] == ["alpha", "− beta"]
+    assert result.terms[0][1].indices[0] == 0 and result.terms[1][1].indices[0] == 2
+    assert result.relevance is None  # no baselines given

@@ -23,7 +23,15 @@ import streamlit as st
 from similarity import models, projection
 from similarity.collection import DEMO_VECTORS, Collection, load_demo
 from similarity.embed import CAPTION, IMAGE, Space, embed_collection
-from similarity.relevance import TEXT, NullBaseline, modality_gap, noise_pictures, nonsense_words, null_baseline
+from similarity.relevance import (
+    TEXT,
+    NullBaseline,
+    modality_gap,
+    noise_pictures,
+    nonsense_words,
+    null_baseline,
+    null_queries,
+)
 from similarity.store import EmbeddingStore
 
 
@@ -182,15 +190,15 @@ def null_vectors(encoder: models.Encoder, modality: str) -> np.ndarray:
     return shared("null", (encoder.key, modality), lambda: encoder.encode_images(noise_pictures()))
 
 
-def baselines(encoder: models.Encoder, space: Space, modality: str) -> dict[str, NullBaseline]:
-    """Null baseline per kind of item, for queries of this modality (TEXT or PICTURE)."""
+def baselines(encoder: models.Encoder, space: Space, query) -> dict[str, NullBaseline]:
+    """Null baseline per kind of item for queries like ``query`` (its modality and arithmetic signs)."""
 
     def compute() -> dict[str, NullBaseline]:
-        vectors = null_vectors(encoder, modality)
+        vectors = null_queries(null_vectors(encoder, query.modality), query.signs)
         kinds = [kind for kind in (IMAGE, CAPTION) if len(space.rows((kind,)))]
         return {kind: null_baseline(vectors, space.vectors[space.rows((kind,))]) for kind in kinds}
 
-    return shared("baseline", (space.key, modality), compute)
+    return shared("baseline", (space.key, query.modality, query.signs), compute)
 
 
 def label_vectors(encoder: models.Encoder, labels: tuple[str, ...]) -> np.ndarray:
