@@ -35,7 +35,7 @@ method = left.selectbox("Method", list(CLUSTERERS), key="cluster_method")
 pca_limit = min(MAX_COMPONENTS, encoder.dim, len(rows) - 1)
 reduce = middle.slider("PCA first (0 = off)", 0, pca_limit, 0, key="cluster_pca") if pca_limit >= 2 else 0
 needs_k = CLUSTERERS[method][1]
-auto_k = right.toggle("Let the silhouette choose k", value=True, key="auto_k", disabled=not needs_k)
+auto_k = right.toggle("Choose k by silhouette", value=True, key="auto_k", disabled=not needs_k)
 k = None
 if needs_k and not auto_k:
     k = st.slider(

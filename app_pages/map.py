@@ -58,8 +58,7 @@ if selected:
         st.caption(f"Showing the first {SELECTION_GRID}.")
 
 st.subheader("The angle view: true angles in the full space")
-columns = st.columns(2)
-columns[0].plotly_chart(
+st.plotly_chart(
     angle_view(
         report.ranking.angles,
         result_names,
@@ -69,8 +68,14 @@ columns[0].plotly_chart(
     key="angle_true",
 )
 if st.toggle("Compare with the angles on the 2-D map", key="compare_angles"):
-    columns[1].plotly_chart(
-        angle_view(report.map_angles, result_names, f"Angle on the {method} map", "measured around the map's centre"),
+    st.plotly_chart(
+        angle_view(
+            report.map_angles,
+            result_names,
+            f"The same results' angles on the {method} map",
+            "measured around the map's centre; numbers = rank in the full space",
+            named=False,
+        ),
         key="angle_map",
     )
     st.caption(

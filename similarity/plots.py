@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -122,8 +123,13 @@ def explained_variance(ratios: np.ndarray) -> go.Figure:
 def group_colours(groups: list[str]) -> dict[str, str]:
     """Colour per group: fixed ones for kinds and noise, a palette sized to the rest."""
     named = {"noise": NOISE_COLOUR, **KIND_COLOURS}
-    others = [g for g in dict.fromkeys(groups) if g not in named]
+    others = sorted((g for g in dict.fromkeys(groups) if g not in named), key=_natural)
     return {**{g: c for g, c in named.items() if g in groups}, **dict(zip(others, palette(len(others))))}
+
+
+def _natural(text: str) -> list:
+    """Sort key that puts "2. x" before "10. y"."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text)]
 
 
 def embedding_map(
@@ -187,7 +193,8 @@ def embedding_map(
                     y=coords[result_rows, 1],
                     mode="markers+text",
                     name="top results (rank)",
-                    text=[f"{i}. {html.escape(short(n, 16))}" for i, n in enumerate(names, start=1)],
+                    # Names for the best three, ranks for the rest: close points would bury longer labels.
+                    text=[f"{i}. {html.escape(short(n, 16))}" if i <= 3 else str(i) for i, n in enumerate(names, 1)],
                     textposition="top center",
                     textfont=dict(size=13, color=QUERY_COLOUR),
                     customdata=result_rows,
@@ -216,8 +223,12 @@ def embedding_map(
     return fig
 
 
-def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str) -> go.Figure:
-    """Polar picture: each result at its angle from the query (at 0°), radius = rank, named."""
+def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str, named: bool = True) -> go.Figure:
+    """Polar picture: each result at its angle from the query (at 0°), radius = rank.
+
+    ``named`` writes each result's name beside its angle; otherwise only its
+    rank (for a second view of the same results, where names would pile up).
+    """
     ranks = np.arange(1, len(angles) + 1)
     top = float(min(180, max(30, np.ceil((angles.max() + 5) / 10) * 10)))
     fig = go.Figure()
@@ -246,9 +257,9 @@ def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str) -> 
                 r=[r],
                 theta=[a],
                 mode="markers+text",
-                text=[f"{r}. {html.escape(short(label, 18))} {a:.1f}°"],
-                # Alternate sides so neighbouring ranks at similar angles do not collide.
-                textposition="top center" if r % 2 else "bottom center",
+                text=[f"{r}. {html.escape(short(label, 18))} {a:.1f}°" if named else f"{r}"],
+                # Right of the point: the next rank sits one radius step further out, clear of it.
+                textposition="middle right",
                 textfont=dict(size=13),
                 marker=dict(size=10, color=RESULT_COLOUR, line=dict(width=1, color=QUERY_COLOUR)),
                 showlegend=False,
@@ -257,9 +268,9 @@ def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str) -> 
         )
     fig.update_layout(
         template="plotly_white",
-        height=480,
+        height=520,
         font=dict(size=14),
-        margin=dict(l=30, r=30, t=80, b=30),
+        margin=dict(l=30, r=160, t=80, b=30),
         title=dict(text=f"{title}<br><sup>{note}</sup>"),
         polar=dict(
             sector=[0, top],

@@ -63,27 +63,32 @@ def top_k(query: np.ndarray, vectors: np.ndarray, k: int, among: np.ndarray | No
 
 
 # Operators stand apart from words, so "t-shirt" and "x-ray" stay one term.
-_TERM = re.compile(r"(?:^|\s+)([+-])\s+")
+_TERM = re.compile(r"(?:^|\s+)([+-])(?:\s+|$)")
 
 
 def parse_query(text: str) -> list[tuple[int, str]]:
-    """Split query arithmetic into signed terms.
+    """Split query arithmetic into signed terms; say what is wrong with a bad one.
 
     >>> parse_query("dog + hat - sun")
     [(1, 'dog'), (1, 'hat'), (-1, 'sun')]
     >>> parse_query("-sun + t-shirt")
     [(-1, 'sun'), (1, 't-shirt')]
+    >>> parse_query("dog + ")
+    Traceback (most recent call last):
+    ValueError: '+' has nothing after it: add a word (e.g. fruit - red) or remove the '+'
     """
     text = text.strip()
     if not text:
         raise ValueError("type something to search for")
     text = re.sub(r"^([+-])\s*", r"\1 ", text if text[0] in "+-" else "+ " + text)
     parts = _TERM.split(text)
-    terms = [(1 if sign == "+" else -1, term.strip()) for sign, term in zip(parts[1::2], parts[2::2])]
-    terms = [(s, t) for s, t in terms if t]
-    if not terms:
-        raise ValueError(f"no words to search for in {text!r}")
-    return terms
+    terms = [(sign, term.strip()) for sign, term in zip(parts[1::2], parts[2::2])]
+    for sign, term in terms:
+        if not term:
+            raise ValueError(f"'{sign}' has nothing after it: add a word (e.g. fruit - red) or remove the '{sign}'")
+        if not any(ch.isalnum() for ch in term):
+            raise ValueError(f"{term!r} has no letters or digits: type words to search for")
+    return [(1 if sign == "+" else -1, term) for sign, term in terms]
 
 
 def combine(vectors: np.ndarray, signs: list[int]) -> np.ndarray:

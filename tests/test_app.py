@@ -5,8 +5,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.widgets import EMOJI_EXAMPLES
+
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 180
+# What a sensible top-3 contains for each example the Search page suggests.
+SENSIBLE = {
+    "a red fruit": ("apple", "strawberry", "cherries", "tomato"),
+    "a musical instrument": ("guitar", "violin", "flute", "trumpet", "saxophone", "drum", "banjo", "accordion"),
+    "flag of japan": ("flag: Japan",),
+    "sports": ("cricket", "golf", "baseball", "tennis", "soccer", "basketball", "hockey"),
+    "fruit - red": ("tangerine", "banana", "pineapple", "lemon", "pear", "mango", "melon", "grapes", "kiwi"),
+    "a smiling cat": ("cat",),
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +59,78 @@ def test_captions_filter_and_k_larger_than_n(app):
     assert any("dog" in t.value for t in app.text[:5])
 
 
-def test_empty_query_says_what_to_do(app):
+@pytest.mark.parametrize(
+    "query,message",
+    [("   ", "type something"), ("?! ...", "no letters or digits"), ("dog + ", "'+' has nothing after it")],
+)
+def test_bad_queries_say_what_to_do(app, query, message):
     app.switch_page("app_pages/search.py").run()
-    app.text_input(key="query_text").set_value("   ").run()
+    app.text_input(key="query_text").set_value(query).run()
     assert not app.exception
-    assert any("type something" in i.value for i in app.info)
+    assert any(message in i.value for i in app.info), [i.value for i in app.info]
+
+
+def test_cold_start_encodes_no_demo_item(tmp_path):
+    """A fresh install (empty store) searches the demo from the shipped vectors."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["store_root"] = str(tmp_path)
+    at.switch_page("app_pages/search.py").run()
+    assert not at.exception and any(c.value.startswith("#1 ") for c in at.caption)
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == [], f"demo items were encoded and stored: {written[:3]}"
+    from ui.cache import caches
+
+    spaces = [space for key, space in caches()["space"]._entries.items() if key[2] == str(tmp_path)]
+    assert len(spaces) == 1 and (spaces[0].encoded_images, spaces[0].encoded_texts) == (0, 0)
+
+
+def _visit_every_page(at):
+    for page in ("app_pages/search.py", "app_pages/map.py", "app_pages/clusters.py"):
+        at.switch_page(page).run()
+        assert not at.exception, page
+
+
+def test_a_second_session_and_idle_widget_changes_recompute_nothing(app, store_root):
+    from ui.cache import caches
+
+    _visit_every_page(app)
+    before = {kind: cache.computed for kind, cache in caches().items()}
+    assert before["space"] and before["map"] and before["clusters"] and before["baseline"]  # the first visit computed
+    second = AppTest.from_file(APP, default_timeout=TIMEOUT)  # another student's browser
+    second.session_state["store_root"] = store_root
+    _visit_every_page(second)
+    second.switch_page("app_pages/map.py").run()
+    second.radio(key="map_colour").set_value("category").run()  # colours only: no new map
+    second.switch_page("app_pages/clusters.py").run()
+    second.text_input(key="cluster_names").set_value("").run()  # names from captions already embedded
+    assert not second.exception
+    after = {kind: cache.computed for kind, cache in caches().items()}
+    assert after == before, {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
+
+
+@pytest.mark.parametrize("example", EMOJI_EXAMPLES)
+def test_every_suggested_example_gives_a_sensible_top_result(app, example):
+    app.switch_page("app_pages/search.py").run()
+    assert any(example in c.value for c in app.caption)  # the page suggests it
+    app.text_input(key="query_text").set_value(example).run()
+    assert not app.exception
+    top = [t.value for t in app.text][:3]
+    assert any(word in name for name in top for word in SENSIBLE[example]), (example, top)
+    assert any(m.value.startswith(("**Strong match", "**Weak match")) for m in app.markdown)
+
+
+def test_more_like_this_searches_by_that_item_and_leaves_it_out(app):
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value("a smiling cat").run()
+    first = app.text[0].value
+    app.button[0].click().run()  # "More like this" under the first result
+    assert not app.exception
+    assert app.radio(key="mode").value == "An item of the collection"
+    picked = app.selectbox(key="query_row")
+    assert picked.options[picked.index] == "🖼 " + first
+    results = [t.value for t in app.text]
+    assert first not in results[:12] and any("cat" in r for r in results[:3]), results[:6]
+    assert not any("cos 1.000" in c.value for c in app.caption)
 
 
 def test_text_only_collection_gives_text_search(app):
@@ -122,3 +200,64 @@ def test_tiny_collections_get_messages_not_crashes(app, n):
     app.switch_page("app_pages/clusters.py").run()
     assert not app.exception
     assert any(f"there are {n}" in i.value for i in app.info)
+
+
+def _load_folder(app, folder):
+    app.switch_page("app_pages/collections.py").run()
+    app.text_input(key="folder").set_value(str(folder)).run()
+    app.button(key="add_folder").click().run()
+    assert not app.exception
+
+
+def test_a_collection_of_one_picture_gets_messages_not_crashes(app, make_image, tmp_path):
+    make_image("one/red.png")
+    _load_folder(app, tmp_path / "one")
+    app.switch_page("app_pages/search.py").run()
+    assert not app.exception and any("Only 1 items" in c.value for c in app.caption)
+    for page, message in (("map", "at least 3 items"), ("clusters", "at least 3 items")):
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception
+        assert any(message in i.value for i in app.info), page
+
+
+def test_label_fields_with_only_commas_or_repeats(app):
+    app.switch_page("app_pages/clusters.py").run()
+    app.text_input(key="cluster_names").set_value(" , ,, ").run()
+    assert any("only commas or spaces" in i.value for i in app.info)
+    app.text_input(key="zero_shot_labels").set_value("animal, food, animal,").run()
+    assert not app.exception
+    bars = app.get("plotly_chart")[-1].proto.spec
+    assert bars.count('"animal"') == 1 and '"food"' in bars
+    app.text_input(key="zero_shot_labels").set_value(",,,").run()
+    assert not app.exception and any("at least one label" in i.value for i in app.info)
+
+
+def test_clusters_say_how_k_was_chosen_and_what_noise_is(app):
+    app.switch_page("app_pages/clusters.py").run()
+    notes = " ".join(c.value for c in app.caption)
+    # The demo's 9 emoji groups are inside the scanned range, and the page says the best k is at its edge.
+    assert "best silhouette of k = 2…15; the collection has 9 known categories" in notes
+    assert "largest k tried and the silhouette is still rising" in notes
+    app.selectbox(key="cluster_method").set_value("HDBSCAN").run()
+    assert not app.exception
+    summary = next(m.value for m in app.markdown if "clusters** ·" in m.value)
+    assert "items are noise" in summary and "measured on the" in summary
+
+
+def test_photos_with_the_emoji_model_get_a_plain_warning(app, tmp_path):
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for n, picture in enumerate(load_sample_images().images):  # two real photos, shipped by scikit-learn
+        photo = Image.fromarray(picture)
+        for i in range(3):
+            photo.crop((i * 200, 0, i * 200 + 220, 300)).save(folder / f"photo{n}{i}.jpg")
+    _load_folder(app, folder)
+    app.switch_page("app_pages/search.py").run()
+    assert any("trained on emoji only" in w.value and "ViT-B-32" in w.value for w in app.warning)
+    app.switch_page("app_pages/search.py")
+    app.session_state["collection_picker"] = "Emoji demo (bundled)"
+    app.run()
+    assert not any("trained on emoji only" in w.value for w in app.warning)  # emoji are fine

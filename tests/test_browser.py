@@ -1,4 +1,4 @@
-"""One real browser: `streamlit run app.py`, Chromium types a query, images appear."""
+"""Real browsers: `streamlit run app.py`, Chromium searches, every page fits a projector."""
 
 import os
 import shutil
@@ -22,7 +22,17 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts"
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "artifacts"
+PAGES = {"home": "", "search": "search", "map": "map", "clusters": "clusters", "collection": "collections"}
+# What each page shows once its work is done.
+READY = {
+    "home": "Active model",
+    "search": "cos ",
+    "map": "trustworthiness",
+    "clusters": "Zero-shot labels",
+    "collection": "Active:",
+}
 
 
 def _free_port() -> int:
@@ -31,29 +41,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"Chromium not found at {CHROMIUM}: run `make system`")
         pytest.skip("Chromium is not installed (run `make system`)")
     port = _free_port()
-    env = {**os.environ, "CLIP_EXPLORER_CACHE": str(tmp_path / "store"), "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "CLIP_EXPLORER_CACHE": str(tmp_path_factory.mktemp("store")), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
+        [*command, "--server.address", "127.0.0.1"],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -74,26 +73,57 @@ def server(tmp_path):
     proc.wait(timeout=20)
 
 
-def test_search_in_a_real_browser(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         # Playwright gives every launch a fresh, empty profile (user data dir).
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{server}/search", timeout=60_000)
-        box = page.get_by_label("Describe what you are looking for")
-        expect(box).to_be_visible(timeout=180_000)  # first visit embeds the demo collection
-        box.fill("pizza")
-        box.press("Enter")
-        first = page.locator('[data-testid="stText"]').filter(has_text="pizza").first
-        expect(first).to_be_visible(timeout=60_000)
-        images = page.locator('[data-testid="stImage"] img')
-        expect(images.first).to_be_visible(timeout=60_000)
-        assert images.count() >= 6
-        # The sidebar comes from app.py: the page was routed through st.navigation.
-        expect(page.get_by_text("Active model")).to_be_visible()
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def _open(browser, url: str, width: int, height: int, ready: str):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, timeout=60_000)
+    expect(page.get_by_text(ready).first).to_be_visible(timeout=180_000)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=180_000)  # done running
+    page.wait_for_timeout(500)  # let plotly finish drawing
+    return page
+
+
+def test_search_in_a_real_browser(server, browser):
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{server}/search", 1400, 1000, "cos ")
+    box = page.get_by_label("Describe what you are looking for")
+    box.fill("pizza")
+    box.press("Enter")
+    first = page.locator('[data-testid="stText"]').filter(has_text="pizza").first
+    expect(first).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("match.").first).to_be_visible()  # the verdict: strong / weak / no real match
+    images = page.locator('[data-testid="stImage"] img')
+    assert images.count() >= 6
+    # The sidebar comes from app.py: the page was routed through st.navigation.
+    expect(page.get_by_text("Active model")).to_be_visible()
+    # One click on a result searches by it.
+    page.get_by_role("button", name="More like this").first.click()
+    expect(page.get_by_text("Item (or press").first).to_be_visible(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_fits_a_projector(server, browser, name):
+    """At 1024x768 nothing is wider than the window; screenshots at both sizes for people to look at."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for width, height in ((1024, 768), (1920, 1080)):
+        page = _open(browser, f"{server}/{PAGES[name]}", width, height, READY[name])
         assert page.locator('[data-testid="stException"]').count() == 0
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "search.png"), full_page=True)
-        browser.close()
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        page.close()

@@ -50,3 +50,34 @@ def test_zero_shot_and_confusion():
     assert parse_labels(" animal, food ,\nvehicle,animal") == ["animal", "food", "vehicle"]
     with pytest.raises(ValueError):
         zero_shot(images, np.zeros((0, 3)))
+
+
+def test_automatic_k_covers_known_categories_and_says_when_it_hits_the_edge():
+    from similarity.clusters import explore_clusters, scan_range
+
+    assert scan_range(1000, n_known=20) == 23 and scan_range(1000) == 15 and scan_range(6, n_known=20) == 5
+    chosen = explore_clusters(clustered(n_per=30, centres=4, seed=2), "k-means", n_known=4)
+    assert chosen.n_clusters == 4 and len(chosen.notes) == 1
+    assert chosen.notes[0] == "k = 4 has the best silhouette of k = 2…15; the collection has 4 known categories."
+    sixteen = clustered(n_per=10, d=32, centres=16, seed=3)  # more groups than the scan tries
+    edge = explore_clusters(sixteen, "k-means")
+    assert edge.scan.best_k == 15 and edge.scan.at_edge and "largest k tried" in edge.notes[1]
+    covered = explore_clusters(sixteen, "k-means", n_known=16)  # known categories widen the scan
+    assert covered.scan.ks[-1] == 19 and not covered.scan.at_edge and len(covered.notes) == 1
+
+
+def test_noise_is_counted_and_the_silhouette_says_what_it_covers():
+    from similarity.clusters import explore_clusters
+
+    rng = np.random.default_rng(0)
+    scattered = rng.standard_normal((60, 16)).astype(np.float32)
+    vectors = np.concatenate(
+        [clustered(n_per=40, centres=3, seed=0), scattered / np.linalg.norm(scattered, axis=1)[:, None]]
+    )
+    result = explore_clusters(vectors, "HDBSCAN")
+    assert result.noise == int((result.labels == -1).sum()) > 0 and result.scan is None
+    share = 1 - result.noise / len(vectors)
+    assert (
+        f"measured on the {share:.0%} of items" in result.summary()
+        and f"{result.noise:,} items are noise" in result.summary()
+    )
