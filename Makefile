@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) -m streamlit run app.py
+	$(PY) -m ui.serve
 
 # Debian packages for the emoji data, the SVG renderer and the browser test.
 system:

@@ -42,6 +42,9 @@ MODEL_CHOICES = {
 }
 
 
+DEFAULT_MODEL = MODEL_CHOICES["Bundled emoji CLIP (offline)"]
+
+
 def explain(name: str) -> None:
     """Show a page's short explanation, kept in ui/explain/<name>.md."""
     st.markdown((EXPLAIN_DIR / f"{name}.md").read_text(encoding="utf-8"))
@@ -86,7 +89,7 @@ def show_report() -> None:
 
 
 def active_encoder() -> models.Encoder:
-    return cache.load_encoder(st.session_state.get("model_choice", MODEL_CHOICES["Bundled emoji CLIP (offline)"]))
+    return cache.load_encoder(st.session_state.get("model_choice", DEFAULT_MODEL))
 
 
 def active_collection() -> Collection:
