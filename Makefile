@@ -33,3 +33,4 @@ bench: $(VENV)/.installed
 model: system $(VENV)/.installed
 	$(PY) -m similarity.train --minutes 25
 	$(PY) -m similarity.evaluate_bundled
+	$(PY) -m similarity.embed

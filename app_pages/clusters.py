@@ -97,11 +97,15 @@ st.download_button(
     mime="text/csv",
     key="cluster_csv",
 )
-for c, name in names.items():
-    members = int((result.labels == c).sum())
-    with st.expander(f"{c + 1}. {name} — {members} pictures", expanded=c == next(iter(names))):
-        st.caption(f"The {CLUSTER_GRID} closest to the cluster's centre.")
-        item_grid(space, rows[closest_to_centre(vectors, result.labels, c, CLUSTER_GRID)], more_like_this=False)
+sizes = {c: int((result.labels == c).sum()) for c in names}
+shown = st.selectbox(
+    "Show a cluster's pictures",
+    list(names),
+    format_func=lambda c: f"{c + 1}. {names[c]} — {sizes[c]} pictures",
+    key="cluster_shown",
+)
+st.caption(f"The {CLUSTER_GRID} closest to the cluster's centre.")
+item_grid(space, rows[closest_to_centre(vectors, result.labels, shown, CLUSTER_GRID)], more_like_this=False)
 
 st.subheader("Zero-shot labels")
 default = ", ".join(vocabulary) if vocabulary else "animal, food, vehicle, building, face, symbol"

@@ -28,8 +28,7 @@ except ValueError as err:
     st.info(str(err))
     st.stop()
 rows = space.rows(kinds)
-query_row = None if query.row is None or query.row not in rows else int((rows == query.row).argmax())
-report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query_row)
+report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))
 labels = space.labels(rows)
 groups = space.kind[rows].tolist() if colour.startswith("kind") else [space.item_of(r).label or "unknown" for r in rows]
 hover = [f"{label} ({kind})" for label, kind in zip(labels, space.kind[rows])]

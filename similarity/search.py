@@ -152,6 +152,13 @@ class Query:
         """Signs of the arithmetic terms ((1,) for a plain query): shapes its null baseline."""
         return tuple(sign for sign, _ in self.terms) or (1,)
 
+    def position_in(self, rows: np.ndarray) -> int | None:
+        """Where the query's own row is in ``rows`` (to leave it out), or None."""
+        if self.row is None:
+            return None
+        found = np.flatnonzero(np.asarray(rows) == self.row)
+        return int(found[0]) if len(found) else None
+
     def with_vector(self, vector: np.ndarray) -> Query:
         """The same query in another space (e.g. after the PCA noise filter)."""
         return Query(vector, self.label, self.modality, self.row)

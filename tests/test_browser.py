@@ -90,7 +90,7 @@ def _open(browser, url: str, width: int, height: int, ready: str):
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(url, timeout=60_000)
     expect(page.get_by_text(ready).first).to_be_visible(timeout=180_000)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=180_000)  # done running
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=180_000)  # done running
     page.wait_for_timeout(500)  # let plotly finish drawing
     return page
 
