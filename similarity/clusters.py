@@ -97,25 +97,17 @@ def scan_range(n_items: int, n_known: int = 0) -> int:
     return min(max(SCAN_K_MAX, n_known + 3), MAX_CLUSTERS, n_items - 1)
 
 
-def scan_k(vectors: np.ndarray, k_max: int = SCAN_K_MAX, seed: int = 0, sample: int = 3000) -> KScan:
+def scan_k(vectors: np.ndarray, k_max: int = SCAN_K_MAX, seed: int = 0) -> KScan:
     """Silhouette and elbow over k = 2..k_max with k-means."""
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
 
     ks = np.arange(2, min(k_max, MAX_CLUSTERS, len(vectors) - 1) + 1)
     if len(ks) == 0:
         raise ValueError(f"choosing k needs at least 3 items; there are {len(vectors)}")
-    # One seeded sample and its cosine distances serve every k: the scan's cost
-    # is then the k-means fits, not 14 silhouette computations.
-    pick = np.random.default_rng(seed).permutation(len(vectors))[:sample]
-    unit = vectors[pick] / np.maximum(np.linalg.norm(vectors[pick], axis=1, keepdims=True), 1e-12)
-    distances = np.clip(1 - unit @ unit.T, 0, 2)
-    np.fill_diagonal(distances, 0)
     sil, inertia = [], []
     for k in ks:
         km = KMeans(n_clusters=int(k), n_init=2, random_state=seed).fit(vectors)
-        labels = km.labels_[pick]
-        sil.append(silhouette_score(distances, labels, metric="precomputed") if len(set(labels)) > 1 else np.nan)
+        sil.append(silhouette(vectors, km.labels_, seed=seed))
         inertia.append(km.inertia_)
     return KScan(ks, np.array(sil), np.array(inertia))
 
