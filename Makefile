@@ -13,14 +13,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -r requirements-dev.txt
 	touch $@
 
-run: $(VENV)/.installed
+# The bundled model's towers for ONNX Runtime (~10 s, once; rebuilt when the weights change).
+ONNX := data/models/emoji-clip/onnx/manifest.json
+$(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors
+	$(PY) -m similarity.onnx_backend
+
+run: $(VENV)/.installed $(ONNX)
 	$(PY) -m ui.serve
 
 # Debian packages for the emoji data, the SVG renderer and the browser test.
 system:
 	bash scripts/system-deps.sh
 
-test: system $(VENV)/.installed
+test: system $(VENV)/.installed $(ONNX)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
@@ -34,3 +39,4 @@ model: system $(VENV)/.installed
 	$(PY) -m similarity.train --minutes 25
 	$(PY) -m similarity.evaluate_bundled
 	$(PY) -m similarity.embed
+	$(PY) -m similarity.onnx_backend

@@ -11,6 +11,9 @@ Three sources sit behind :class:`Encoder`:
   ``weights_only=True``) plus its architecture name.
 
 Vectors leave this module L2-normalised float32 ``(n, d)``: cosine = dot.
+Whatever runs the towers (PyTorch, or ONNX Runtime for the exported bundled
+model: :mod:`similarity.onnx_backend`) sits behind ``Encoder.towers``; torch
+is imported only when a PyTorch model is built.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +51,33 @@ class ModelLoadError(RuntimeError):
     """A model could not be loaded; the message says which and what to do."""
 
 
+class TorchTowers:
+    """An open_clip model's two towers in PyTorch: one batch in, unnormalised features out."""
+
+    backend = "PyTorch"
+
+    def __init__(self, model, preprocess, tokenizer):
+        self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
+
+    def images(self, batch: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            pixels = torch.stack([self.preprocess(im.convert("RGB")) for im in batch])
+            return self.model.encode_image(pixels).float().numpy()
+
+    def texts(self, batch: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.model.encode_text(self.tokenizer(batch)).float().numpy()
+
+
 @dataclass
 class Encoder:
-    """A CLIP model ready for inference (``eval()``, no grad)."""
+    """A CLIP model ready for inference, whatever runs it (``towers``: PyTorch or ONNX Runtime)."""
 
-    model: torch.nn.Module
-    preprocess: object  # PIL image -> (3, H, W) tensor
-    tokenizer: object  # list[str] -> (n, context) token tensor
+    towers: object  # .images(list[PIL]) and .texts(list[str]) -> (n, dim) features; .backend
     name: str
     provenance: str  # what it was trained on, in a sentence
     key: str  # identifies these exact weights (embedding store folder)
@@ -63,7 +85,6 @@ class Encoder:
     icons_only: bool = False  # trained on emoji/icons only: poor on photos
 
     def __post_init__(self):
-        self.model.eval()
         self.dim = int(self.encode_texts(["a"]).shape[1])
 
     def held_out(self) -> str:
@@ -78,10 +99,7 @@ class Encoder:
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
-        return self._encode(
-            images,
-            lambda chunk: self.model.encode_image(torch.stack([self.preprocess(im.convert("RGB")) for im in chunk])),
-        )
+        return self._encode(list(images), self.towers.images)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Embed captions; returns L2-normalised float32 ``(n, dim)``.
@@ -90,20 +108,17 @@ class Encoder:
         """
         texts = list(texts)
         order = np.argsort([len(t) for t in texts], kind="stable")
-        vectors = self._encode([texts[i] for i in order], lambda chunk: self.model.encode_text(self.tokenizer(chunk)))
+        vectors = self._encode([texts[i] for i in order], self.towers.texts)
         out = np.empty_like(vectors)
         out[order] = vectors
         return out
 
-    def _encode(self, items: list, encode_chunk) -> np.ndarray:
+    def _encode(self, items: list, encode_batch) -> np.ndarray:
         if not items:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
-        parts = []
-        with torch.inference_mode():
-            for start in range(0, len(items), BATCH):
-                feats = encode_chunk(items[start : start + BATCH]).float()
-                parts.append(torch.nn.functional.normalize(feats, dim=-1).numpy())
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        parts = [encode_batch(items[start : start + BATCH]) for start in range(0, len(items), BATCH)]
+        features = np.concatenate(parts).astype(np.float32, copy=False)
+        return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
 
 # --- the bundled model -------------------------------------------------------
@@ -178,19 +193,45 @@ class _PadToLongest:
         self.hf_tokenizer = hf_tokenizer
         self.pad_id = hf_tokenizer.tokenizer.pad_token_id
 
-    def __call__(self, texts: list[str]) -> torch.Tensor:
+    def __call__(self, texts: list[str]):
         tokens = self.hf_tokenizer(texts)
         return tokens[:, : max(1, int((tokens != self.pad_id).sum(1).max()))]
 
 
-def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
-    """The offline default: the project's own emoji CLIP (see its model card)."""
-    import open_clip
-    from safetensors.torch import load_file
+def load_bundled(folder: Path = BUNDLED_DIR, backend: str = "auto") -> Encoder:
+    """The offline default: the project's own emoji CLIP (see its model card).
 
+    ``backend``: "onnx" runs the towers exported next to the weights on ONNX
+    Runtime (no torch import: the fast start); "torch" builds the open_clip
+    model; "auto" takes ONNX when it was exported for these exact weights.
+    """
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise ModelLoadError(f"{weights} is missing: run `python -m similarity.train` to rebuild it.")
+    cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    key = f"emoji-clip-{_sha256(weights)[:12]}"
+    towers = None
+    if backend in ("auto", "onnx"):
+        from similarity import onnx_backend
+
+        towers = onnx_backend.load(folder / "onnx", key)
+        if towers is None and backend == "onnx":
+            raise ModelLoadError(f"No ONNX export for {weights}: run `python -m similarity.onnx_backend`.")
+    card = json.loads((folder / "quality.json").read_text()) if (folder / "quality.json").exists() else {}
+    return Encoder(
+        towers or _bundled_torch_towers(folder, weights),
+        name=cfg.get("name", "emoji-clip"),
+        provenance=cfg["provenance"],
+        key=key,
+        quality=card,
+        icons_only=True,
+    )
+
+
+def _bundled_torch_towers(folder: Path, weights: Path) -> TorchTowers:
+    import open_clip
+    from safetensors.torch import load_file
+
     cfg = bundled_config(folder / "config.json")
     model, tokenizer = build_bundled(cfg)
     try:
@@ -205,19 +246,8 @@ def load_bundled(folder: Path = BUNDLED_DIR) -> Encoder:
             f"{weights} does not match {folder / 'config.json'}: "
             f"missing {bad_missing[:3]}, unexpected {unexpected[:3]}."
         )
-    image_size = cfg["model_cfg"]["vision_cfg"]["image_size"]
-    preprocess = open_clip.image_transform(image_size, is_train=False)
-    card = json.loads((folder / "quality.json").read_text()) if (folder / "quality.json").exists() else {}
-    return Encoder(
-        model,
-        preprocess,
-        tokenizer,
-        name=cfg.get("name", "emoji-clip"),
-        provenance=cfg["provenance"],
-        key=f"emoji-clip-{_sha256(weights)[:12]}",
-        quality=card,
-        icons_only=True,
-    )
+    preprocess = open_clip.image_transform(cfg["model_cfg"]["vision_cfg"]["image_size"], is_train=False)
+    return TorchTowers(model, preprocess, tokenizer)
 
 
 # --- open_clip models: hub or local file ----------------------------------------
@@ -254,7 +284,8 @@ def _load_open_clip(arch: str, pretrained: str, name: str, provenance: str, key:
         )
     except Exception as err:
         raise ModelLoadError(_explain(arch, pretrained, err)) from err
-    return Encoder(model, preprocess, open_clip.get_tokenizer(arch), name=name, provenance=provenance, key=key)
+    towers = TorchTowers(model, preprocess, open_clip.get_tokenizer(arch))
+    return Encoder(towers, name=name, provenance=provenance, key=key)
 
 
 def _explain(arch: str, pretrained: str, err: Exception) -> str:

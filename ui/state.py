@@ -149,7 +149,7 @@ def sidebar() -> None:
             st.error(str(err))
             return
         st.markdown(f"**Active model:** {encoder.name}")
-        st.caption(encoder.provenance)
+        st.caption(f"{encoder.provenance} Runs on {encoder.towers.backend}.")
         if held_out := encoder.held_out():
             st.caption(held_out)
 

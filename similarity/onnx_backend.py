@@ -1,0 +1,192 @@
+"""ONNX Runtime towers: CLIP inference without importing torch.
+
+Importing torch and open_clip takes ~5 s on a 2-core CPU; onnxruntime takes
+~0.1 s. So the bundled model is exported once (``python -m
+similarity.onnx_backend``, run by ``make run``/``make test``) into
+``onnx/`` next to its weights: both towers with a dynamic batch axis (and a
+dynamic token axis), the attention mask and the final projection inside the
+graph, plus the tokenizer and the picture preprocessing in ``manifest.json``.
+The manifest names the weights it was made from; other weights ignore it.
+Embeddings match PyTorch at cosine >= 0.999 (tests/test_onnx.py).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+MANIFEST = "manifest.json"
+
+
+class Tokens:
+    """open_clip's HFTokenizer on the `tokenizers` library: clean, truncate, pad to the longest."""
+
+    def __init__(self, tokenizer_file: Path, context_length: int, pad_token: str):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(context_length)
+        self._pad = self._tokenizer.token_to_id(pad_token)
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """Token ids ``(n, longest)`` int64."""
+        encoded = self._tokenizer.encode_batch([_clean(t) for t in texts])
+        tokens = np.full((len(texts), max(1, max(len(e.ids) for e in encoded))), self._pad, dtype=np.int64)
+        for row, e in zip(tokens, encoded):
+            row[: len(e.ids)] = e.ids
+        return tokens
+
+
+class OnnxTowers:
+    """Both towers on ONNX Runtime, with numpy preprocessing and a `tokenizers` tokenizer."""
+
+    backend = "ONNX Runtime"
+
+    def __init__(self, folder: Path):
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        self.manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        self._image = ort.InferenceSession(str(folder / "image.onnx"), options, providers=["CPUExecutionProvider"])
+        self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=["CPUExecutionProvider"])
+        m = self.manifest
+        self.tokenize = Tokens(folder / "tokenizer.json", m["context_length"], m["pad_token"])
+
+    def images(self, batch: list[Image.Image]) -> np.ndarray:
+        pixels = np.stack([preprocess(im, **self.manifest["image"]) for im in batch])
+        return self._image.run(None, {"pixels": pixels})[0]
+
+    def texts(self, batch: list[str]) -> np.ndarray:
+        return self._text.run(None, {"tokens": self.tokenize(batch)})[0]
+
+
+def _clean(text: str) -> str:
+    """open_clip's 'whitespace' cleaning: fix mojibake, unescape HTML twice, collapse spaces."""
+    import ftfy
+
+    return " ".join(html.unescape(html.unescape(ftfy.fix_text(text))).split())
+
+
+def preprocess(im: Image.Image, size: int, mean: list[float], std: list[float]) -> np.ndarray:
+    """open_clip's eval transform in numpy: shorter side to ``size`` (bicubic), centre crop, normalise.
+
+    Returns ``(3, size, size)`` float32, as torchvision's Resize/CenterCrop/ToTensor/Normalize do.
+    """
+    im = im.convert("RGB")
+    w, h = im.size
+    # torchvision: the shorter side becomes `size`, the longer int(size * long / short).
+    new = (size, int(size * h / w)) if w <= h else (int(size * w / h), size)
+    if new != (w, h):
+        im = im.resize(new, Image.BICUBIC)
+    w, h = im.size
+    left, top = int(round((w - size) / 2.0)), int(round((h - size) / 2.0))
+    im = im.crop((left, top, left + size, top + size))
+    pixels = np.asarray(im, dtype=np.float32) / 255.0
+    return ((pixels - np.float32(mean)) / np.float32(std)).transpose(2, 0, 1).copy()
+
+
+def load(folder: Path, key: str) -> OnnxTowers | None:
+    """Towers exported for the weights ``key`` in ``folder``; None if absent, stale or unavailable."""
+    try:
+        manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("key") != key:
+            return None
+        return OnnxTowers(folder)
+    except (OSError, ValueError, ImportError):
+        return None
+
+
+def export(encoder, folder: Path, tokenizer_file: Path, pad_token: str, context_length: int) -> None:
+    """Write both towers of a PyTorch ``encoder`` (open_clip model) as ONNX into ``folder``.
+
+    The export changes the model in place: pass an encoder loaded for this only.
+    """
+    import torch
+
+    model = encoder.towers.model
+    text = getattr(getattr(model, "text", None), "transformer", None)
+    if text is not None and hasattr(text, "set_attn_implementation"):
+        # The default attention skips the mask when a batch has no padding; traced,
+        # that choice would be frozen into the graph. Eager attention always masks.
+        text.set_attn_implementation("eager")
+    model.eval()
+
+    class ImageTower(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, pixels):
+            return self.model.encode_image(pixels)
+
+    class TextTower(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, tokens):
+            return self.model.encode_text(tokens)
+
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    size = int(model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size)
+    cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+    from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+    image_cfg = {
+        "size": size,
+        "mean": list(cfg.get("mean", OPENAI_DATASET_MEAN)),
+        "std": list(cfg.get("std", OPENAI_DATASET_STD)),
+    }
+    shutil.copy(tokenizer_file, tmp / "tokenizer.json")
+    manifest = {"key": encoder.key, "image": image_cfg, "context_length": context_length, "pad_token": pad_token}
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    tokenize = Tokens(tokenizer_file, context_length, pad_token)
+    tokens = torch.from_numpy(tokenize(["a red fruit", "a cat sitting on a mat"]))  # a batch with padding
+    with torch.no_grad():
+        torch.onnx.export(
+            ImageTower(),
+            (torch.zeros(2, 3, size, size),),
+            str(tmp / "image.onnx"),
+            input_names=["pixels"],
+            output_names=["features"],
+            dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
+            dynamo=False,
+        )
+        torch.onnx.export(
+            TextTower(),
+            (tokens,),
+            str(tmp / "text.onnx"),
+            input_names=["tokens"],
+            output_names=["features"],
+            dynamic_axes={"tokens": {0: "batch", 1: "length"}, "features": {0: "batch"}},
+            dynamo=False,
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def export_bundled(folder: Path | None = None) -> Path:
+    """Export the bundled model's towers next to its weights; returns the folder."""
+    from similarity import models
+
+    target = folder or models.BUNDLED_DIR / "onnx"
+    encoder = models.load_bundled(backend="torch")
+    text_cfg = models.bundled_config()["model_cfg"]["text_cfg"]
+    tokenizer_dir = Path(text_cfg["hf_tokenizer_name"])
+    export(encoder, target, tokenizer_dir / "tokenizer.json", "[PAD]", text_cfg["context_length"])
+    return target
+
+
+if __name__ == "__main__":
+    print(f"exported the bundled model's towers to {export_bundled()}")

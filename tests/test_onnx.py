@@ -1,0 +1,71 @@
+"""The ONNX Runtime towers give the bundled model's own vectors (cosine >= 0.999)."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from similarity import onnx_backend
+from similarity.models import bundled_config, load_bundled
+
+TEXTS = [
+    "pizza",
+    "a smiling cat with heart-shaped eyes",
+    "  two   spaces &amp; an entity ",
+    "Crème brûlée",
+    "x",
+    " ".join(["very long caption"] * 20),  # beyond the 32-token context: truncated
+]
+
+
+@pytest.fixture(scope="module")
+def torch_encoder():
+    return load_bundled(backend="torch")
+
+
+@pytest.fixture(scope="module")
+def onnx_folder(tmp_path_factory):
+    return onnx_backend.export_bundled(tmp_path_factory.mktemp("export") / "onnx")
+
+
+def test_tokens_equal_open_clips_tokenizer(torch_encoder):
+    text_cfg = bundled_config()["model_cfg"]["text_cfg"]
+    ours = onnx_backend.Tokens(f"{text_cfg['hf_tokenizer_name']}/tokenizer.json", text_cfg["context_length"], "[PAD]")(
+        TEXTS
+    )
+    theirs = torch_encoder.towers.tokenizer(TEXTS).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("size,mode", [((72, 72), "RGB"), ((120, 50), "RGB"), ((33, 90), "RGBA"), ((64, 64), "L")])
+def test_preprocessing_equals_open_clips_transform(torch_encoder, size, mode):
+    picture = Image.fromarray(
+        np.random.default_rng(0).integers(0, 256, (size[1], size[0], len(mode)), np.uint8).squeeze()
+    )
+    picture = picture.convert(mode)
+    ours = onnx_backend.preprocess(
+        picture, 64, [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
+    )
+    theirs = torch_encoder.towers.preprocess(picture.convert("RGB")).numpy()
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+
+
+def test_onnx_vectors_match_torch(torch_encoder, onnx_folder, demo):
+    towers = onnx_backend.load(onnx_folder, torch_encoder.key)
+    assert towers is not None and towers.backend == "ONNX Runtime"
+    from similarity.collection import open_image
+    from similarity.models import Encoder
+
+    fast = Encoder(towers, "onnx", "", torch_encoder.key)
+    pictures = [open_image(item.image_path) for item in demo.items[::97]]
+    captions = [item.caption for item in demo.items[::97]] + TEXTS
+    for a, b in (
+        (fast.encode_images(pictures), torch_encoder.encode_images(pictures)),
+        (fast.encode_texts(captions), torch_encoder.encode_texts(captions)),
+    ):
+        assert a.dtype == np.float32 and a.shape == b.shape
+        assert np.einsum("nd,nd->n", a, b).min() >= 0.999
+
+
+def test_an_export_for_other_weights_is_ignored(onnx_folder):
+    assert onnx_backend.load(onnx_folder, "emoji-clip-000000000000") is None
+    assert onnx_backend.load(onnx_folder.parent / "missing", "any") is None
