@@ -29,16 +29,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (one set of browser flags)
+
 PAGES = {"search": "#1 ·", "map": "trustworthiness", "clusters": "Zero-shot labels"}
 LIMIT_MS = 300_000  # the baseline embeds the demo on its first search: minutes, not seconds
 
@@ -165,7 +158,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         baseline = Path(tmp) / "baseline"
         subprocess.run(["git", "worktree", "add", "--detach", str(baseline), args.baseline], cwd=ROOT, check=True)
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
             now = measure(ROOT, ["ui.serve"], browser) | server_seconds(ROOT)
             before = measure(baseline, ["streamlit", "run", "app.py"], browser) | server_seconds(baseline)

@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from similarity.search import cosines, percentile_of, text_query, top_k  # noqa: E402
+from similarity.search import search, text_query, top_k  # noqa: E402
 
 
 def best_ms(fn, repeats=20) -> float:
@@ -56,25 +56,33 @@ def main():
         f"ratio {baseline / ours:.1f}x"
     )
 
-    from similarity.collection import load_demo
+    from dataclasses import replace
+
+    from similarity.collection import DEMO_VECTORS, load_demo
     from similarity.embed import embed_collection
     from similarity.models import load_bundled
+    from similarity.relevance import nonsense_words, null_baseline
     from similarity.store import EmbeddingStore, default_root
 
     encoder = load_bundled()
-    space = embed_collection(encoder, EmbeddingStore(default_root(), encoder.key), load_demo())
+    space = embed_collection(encoder, EmbeddingStore(default_root(), encoder.key, (DEMO_VECTORS,)), load_demo())
+    nonsense = encoder.encode_texts(nonsense_words())
+    baselines = {kind: null_baseline(nonsense, space.vectors[space.rows((kind,))]) for kind in ("image", "caption")}
 
-    def warm_search(vecs):
-        q = text_query(encoder.encode_texts, "a red fruit")
-        ranking = top_k(q, vecs, 12)
-        scores = cosines(q, vecs)
-        percentile_of(ranking.cosines[0], scores)
+    def warm_search(sp):
+        search(sp, text_query(encoder.encode_texts, "a red fruit"), 12, ("image",), baselines)
 
-    demo_ms = best_ms(lambda: warm_search(space.vectors))
-    print(f"warm text search, demo ({len(space.vectors):,} vectors): {demo_ms:.1f} ms (target <= 250)")
+    demo_ms = best_ms(lambda: warm_search(space))
+    print(f"warm text search with its verdict, demo ({len(space.vectors):,} vectors): {demo_ms:.1f} ms (target <= 250)")
     print(f"warm search page rerun (Streamlit AppTest, server time): {app_rerun_ms():.0f} ms (target <= 250)")
-    big = np.concatenate([space.vectors] * (10_000 // len(space.vectors) + 1))[:10_000]
-    print(f"warm text search, 10k vectors: {best_ms(lambda: warm_search(big)):.1f} ms (target <= 250)")
+    copies = 10_000 // len(space.vectors) + 1
+    big = replace(
+        space,
+        vectors=np.tile(space.vectors, (copies, 1))[:10_000],
+        item=np.tile(space.item, copies)[:10_000],
+        kind=np.tile(space.kind, copies)[:10_000],
+    )
+    print(f"warm text search with its verdict, 10k vectors: {best_ms(lambda: warm_search(big)):.1f} ms (target <= 250)")
 
 
 if __name__ == "__main__":

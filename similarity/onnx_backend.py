@@ -119,21 +119,15 @@ def export(encoder, folder: Path, tokenizer_file: Path, pad_token: str, context_
         text.set_attn_implementation("eager")
     model.eval()
 
-    class ImageTower(torch.nn.Module):
-        def __init__(self):
+    class Tower(torch.nn.Module):
+        """One of the model's towers (``encode_image`` or ``encode_text``) as a module to trace."""
+
+        def __init__(self, method: str):
             super().__init__()
-            self.model = model
+            self.model, self.method = model, method
 
-        def forward(self, pixels):
-            return self.model.encode_image(pixels)
-
-    class TextTower(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        def forward(self, tokens):
-            return self.model.encode_text(tokens)
+        def forward(self, x):
+            return getattr(self.model, self.method)(x)
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
@@ -155,7 +149,7 @@ def export(encoder, folder: Path, tokenizer_file: Path, pad_token: str, context_
     tokens = torch.from_numpy(tokenize(["a red fruit", "a cat sitting on a mat"]))  # a batch with padding
     with torch.no_grad():
         torch.onnx.export(
-            ImageTower(),
+            Tower("encode_image"),
             (torch.zeros(2, 3, size, size),),
             str(tmp / "image.onnx"),
             input_names=["pixels"],
@@ -164,7 +158,7 @@ def export(encoder, folder: Path, tokenizer_file: Path, pad_token: str, context_
             dynamo=False,
         )
         torch.onnx.export(
-            TextTower(),
+            Tower("encode_text"),
             (tokens,),
             str(tmp / "text.onnx"),
             input_names=["tokens"],
