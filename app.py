@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from ui.cache import warm_up_umap
 from ui.state import sidebar
 
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
@@ -16,7 +15,4 @@ pages = st.navigation(
     ]
 )
 sidebar()
-try:
-    pages.run()
-finally:
-    warm_up_umap()  # after the first page is drawn (or stopped early): the first visitor does not wait for it
+pages.run()

@@ -9,6 +9,7 @@ how many of a query's true top-k stay its k nearest points on the map.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -69,6 +70,7 @@ def _fit_umap(vectors: np.ndarray, seed: int):
         init="random" if len(vectors) < 10 else "spectral",
     )
     coords = reducer.fit_transform(vectors)
+    _compiled.add("UMAP")
     return coords, lambda queries: _place_by_neighbours(vectors, coords, queries)
 
 
@@ -136,6 +138,10 @@ def overlap_at_k(query: np.ndarray, vectors: np.ndarray, query_xy: np.ndarray, c
 # 3,722 vectors (t-SNE 4.4 s and 9.1 s; UMAP 1.6 s for 3,722 once numba has
 # compiled); a time estimate for the progress bar, not a promise.
 SECONDS_PER_1K = {"PCA": 0.05, "UMAP": 0.5, "t-SNE": 2.5}
+# umap-learn's numba kernels compile on the process's first UMAP (benchmarks/bench_umap.py).
+# Compiling them at start-up instead slowed every visitor's first pages; few classes use UMAP.
+UMAP_COMPILE_SECONDS = 7.0
+_compiled: set[str] = set()
 
 
 def estimate_seconds(method: str, n: int) -> float:
@@ -144,23 +150,29 @@ def estimate_seconds(method: str, n: int) -> float:
     >>> estimate_seconds("t-SNE", 4000)
     10.5
     """
-    return SECONDS_PER_1K[method] * n / 1000 + 0.5
+    compile_first = UMAP_COMPILE_SECONDS if method == "UMAP" and "UMAP" not in _compiled else 0.0
+    return SECONDS_PER_1K[method] * n / 1000 + 0.5 + compile_first
 
 
-@dataclass(frozen=True)
+@dataclass
 class FittedMap:
-    """A 2-D map of some rows, and how trustworthy it is (computed once per map)."""
+    """A 2-D map of some vectors; its trustworthiness is measured once, when first asked."""
 
     method: str
+    vectors: np.ndarray  # (n, d) the mapped vectors
     coords: np.ndarray  # (n, 2)
     place: object  # (q, d) vectors -> (q, 2) map positions
-    trustworthiness: float
+    seed: int = 0
+
+    @cached_property
+    def trustworthiness(self) -> float:
+        return trustworthiness(self.vectors, self.coords, seed=self.seed)
 
 
 def fit_map(method: str, vectors: np.ndarray, seed: int = 0) -> FittedMap:
-    """Fit a map and measure its trustworthiness (the slow, query-independent part)."""
+    """Fit a map (the slow, query-independent part)."""
     coords, place = project(method, vectors, seed)
-    return FittedMap(method, coords, place, trustworthiness(vectors, coords, seed=seed))
+    return FittedMap(method, vectors, coords, place, seed)
 
 
 @dataclass(frozen=True)
@@ -221,12 +233,6 @@ def map_angles(query_xy: np.ndarray, coords: np.ndarray, origin: np.ndarray) -> 
     b = coords - origin
     cos = (b @ a) / np.maximum(np.linalg.norm(a) * np.linalg.norm(b, axis=1), 1e-12)
     return angles_deg(cos)
-
-
-def warm_up() -> None:
-    """Fit a tiny UMAP so numba compiles its kernels before a real map is asked for."""
-    rng = np.random.default_rng(0)
-    project("UMAP", rng.standard_normal((40, 8)).astype(np.float32))
 
 
 def rank_agreement(true_angles: np.ndarray, map_angles_deg: np.ndarray) -> float:

@@ -152,14 +152,6 @@ def store_of(root: str, model_key: str) -> EmbeddingStore:
     return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,))
 
 
-@st.cache_resource
-def warm_up_umap() -> threading.Thread:
-    """Compile UMAP in the background once per server, so the first map is quick."""
-    thread = threading.Thread(target=projection.warm_up, name="umap-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
 def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Space:
     """The collection in the model's space; encodes only what the store lacks, with progress."""
     store = store_of(root, encoder.key)
