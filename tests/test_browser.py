@@ -125,5 +125,9 @@ def test_every_page_fits_a_projector(server, browser, name):
         assert page.locator('[data-testid="stException"]').count() == 0
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px window"
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        # The page scrolls inside Streamlit's main container: grow the window to the content to capture it all.
+        tall = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
+        page.set_viewport_size({"width": width, "height": min(max(height, tall + 120), 8000)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"))
         page.close()

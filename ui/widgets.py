@@ -10,6 +10,7 @@ from similarity.relevance import PICTURE, TEXT
 from similarity.search import Query, Ranking, text_query
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
+THUMBNAIL = 128  # px: emoji are drawn at 72-160 px; larger only blurs them on a wide screen
 KIND_FILTERS = {"Pictures": (IMAGE,), "Captions": (CAPTION,), "Both": (IMAGE, CAPTION)}
 QUERY_MODES = ["Text", "An item of the collection", "An uploaded picture"]
 # Queries the Search page suggests with the bundled model; tests/test_app.py
@@ -46,7 +47,7 @@ def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this
         item = space.item_of(row)
         with cols[i % COLUMNS].container(border=True):
             if space.kind[row] == IMAGE:
-                st.image(str(item.image_path), width="stretch")
+                st.image(str(item.image_path), width=THUMBNAIL)
             else:
                 st.markdown(":material/notes: *caption*")
             # User text is shown as plain text, never as markdown or HTML.
