@@ -103,7 +103,7 @@ st.write(
 )
 try:
     encoder = active_encoder()
-    store = cache.store_of(str(store_root()), encoder.key)
+    store = cache.store_of(str(store_root()), encoder.key, encoder.dim)
     st.caption(f"The embedding store for {encoder.name} holds {len(store):,} vectors in {store.folder}.")
     if st.button("Clear stored vectors of this model", key="clear_store"):
         store.clear()

@@ -102,23 +102,25 @@ def embed_collection(
     total, done = len(todo_images) + len(todo_texts), 0
     bad = set()
     for start in range(0, len(todo_images), CHUNK):
-        chunk, pictures = [], []
+        keys, names, pictures = [], [], []
         for i, key in todo_images[start : start + CHUNK]:
             item = collection.items[i]
             try:
                 pictures.append(open_image(item.image_path, item.source))
-                chunk.append(key)
+                keys.append(key)
+                names.append(item.source)
             except BadInput as err:
                 space.problems.append(str(err))
                 bad.add(key)
-        store.add(chunk, encoder.encode_images(pictures))
-        space.encoded_images += len(chunk)
+        bad.update(_store(store, keys, names, encoder.encode_images(pictures), space))
+        space.encoded_images += len(keys)
         done += len(todo_images[start : start + CHUNK])
         if progress:
             progress(done, total)
     for start in range(0, len(todo_texts), CHUNK):
         chunk = todo_texts[start : start + CHUNK]
-        store.add([k for k, _ in chunk], encoder.encode_texts([collection.items[i].caption for _, i in chunk]))
+        captions = [collection.items[i].caption for _, i in chunk]
+        bad.update(_store(store, [k for k, _ in chunk], captions, encoder.encode_texts(captions), space))
         space.encoded_texts += len(chunk)
         done += len(chunk)
         if progress:
@@ -129,6 +131,15 @@ def embed_collection(
         space.item = np.array([i for i, _, _ in kept])
         space.kind = np.array([kind for _, kind, _ in kept])
     return space
+
+
+def _store(store: EmbeddingStore, keys: list[str], names: list[str], vectors: np.ndarray, space: Space) -> list[str]:
+    """Store the usable vectors; name each item the model gave a NaN or zero vector. Returns the refused keys."""
+    usable = np.isfinite(vectors).all(axis=1) & (np.linalg.norm(np.nan_to_num(vectors), axis=1) > 0.5)
+    for name in (n for n, ok in zip(names, usable) if not ok):
+        space.problems.append(f"{name[:60]}: the model gave no usable vector (NaN or zero); is its checkpoint broken?")
+    store.add([k for k, ok in zip(keys, usable) if ok], vectors[usable])
+    return [k for k, ok in zip(keys, usable) if not ok]
 
 
 def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:

@@ -13,16 +13,20 @@ model ignores vectors that are no longer its own.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import numpy as np
 
-COMPACT_AFTER = 64  # merge shards into one when there are more than this
+COMPACT_AFTER = 64  # merge this store's shards into one when it has more than this
+log = logging.getLogger(__name__)
 
 
 def default_root() -> Path:
@@ -60,14 +64,25 @@ class EmbeddingStore:
 
     ``shipped`` files (see :func:`write_shipped`) are read first and never
     written or deleted; vectors computed here go to the store's own folder.
+
+    Damage never stops the app: a shard that cannot be read, or whose vectors
+    have the wrong size or are not finite, is moved to ``set-aside/`` (and
+    logged), so its items are simply embedded again. Several writers (the
+    sessions of one server, or several processes) may share a folder: each
+    writes its own shard files, and compaction deletes only shards this
+    store read or wrote itself, so a neighbour's fresh shard is never lost.
     """
 
-    def __init__(self, root: Path, model_key: str, shipped: tuple[Path, ...] = ()):
+    def __init__(self, root: Path, model_key: str, shipped: tuple[Path, ...] = (), dim: int | None = None):
         self.model_key = model_key
+        self.dim = dim
         self.folder = Path(root) / re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.set_aside: list[str] = []  # "shard: reason", one per damaged file moved away
         self._shipped = shipped
         self._rows: dict[str, np.ndarray] = {}
+        self._mine: set[str] = set()  # shard files this store has read or written
+        self._lock = threading.Lock()
         self._load()
 
     def _shards(self) -> list[Path]:
@@ -76,12 +91,45 @@ class EmbeddingStore:
     def _load(self) -> None:
         for path in self._shipped:
             self._rows.update(read_shipped(path, self.model_key))
+        if self._rows and self.dim is None:
+            self.dim = len(next(iter(self._rows.values())))
+        self._remove_stale_temporaries()
+        readable = []
         for shard in self._shards():
             try:
-                with np.load(shard, allow_pickle=False) as data:
-                    self._rows.update(zip(data["keys"].tolist(), data["vectors"]))
-            except (OSError, ValueError, KeyError):
-                shard.unlink(missing_ok=True)  # unreadable: its items are simply embedded again
+                readable.append((shard, *_read_shard(shard)))
+            except Exception as err:  # noqa: BLE001 - any damage (zip, zlib, CRC, format) means: set it aside
+                self._put_aside(shard, f"unreadable ({type(err).__name__})")
+        if self.dim is None and readable:
+            sizes = [vectors.shape[1] for _, _, vectors in readable]
+            self.dim = max(set(sizes), key=sizes.count)  # the size most shards agree on
+        for shard, keys, vectors in readable:
+            if vectors.shape[1] != self.dim:
+                self._put_aside(shard, f"vectors of size {vectors.shape[1]}, expected {self.dim}")
+                continue
+            self._rows.update(zip(keys, vectors))
+            self._mine.add(shard.name)
+
+    def _put_aside(self, shard: Path, reason: str) -> None:
+        aside = self.folder / "set-aside"
+        aside.mkdir(exist_ok=True)
+        try:
+            os.replace(shard, aside / shard.name)
+        except OSError:
+            return  # another process moved it first
+        self.set_aside.append(f"{shard.name}: {reason}")
+        log.warning(
+            "embedding store %s: set aside %s (%s); its items will be embedded again", self.folder, shard.name, reason
+        )
+
+    def _remove_stale_temporaries(self, older_than_s: float = 600) -> None:
+        """Temporary files left by a killed writer (a live writer's are seconds old)."""
+        for tmp in self.folder.glob("*.tmp"):
+            try:
+                if time.time() - tmp.stat().st_mtime > older_than_s:
+                    tmp.unlink()
+            except OSError:
+                pass
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -99,15 +147,20 @@ class EmbeddingStore:
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         """Store vectors durably (one atomic shard write)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors")
         if not keys:
             return
-        vectors = np.asarray(vectors, dtype=np.float32)
-        self._write(f"shard-{uuid.uuid4().hex}.npz", keys, vectors)
-        self._rows.update(zip(keys, vectors))
-        if len(self._shards()) > COMPACT_AFTER:
-            self._compact()
+        _check_vectors(vectors, self.dim)
+        with self._lock:
+            self.dim = self.dim or vectors.shape[1]
+            name = f"shard-{uuid.uuid4().hex}.npz"
+            self._write(name, keys, vectors)
+            self._mine.add(name)
+            self._rows.update(zip(keys, vectors))
+            if len(self._mine) > COMPACT_AFTER:
+                self._compact()
 
     def _write(self, name: str, keys: list[str], vectors: np.ndarray) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
@@ -121,15 +174,40 @@ class EmbeddingStore:
             Path(tmp).unlink(missing_ok=True)
 
     def _compact(self) -> None:
-        old = self._shards()
-        keys = list(self._rows)
-        self._write(f"shard-{uuid.uuid4().hex}.npz", keys, np.stack([self._rows[k] for k in keys]))
+        """Merge this store's own shards into one; a neighbour's shards are left alone."""
+        old = set(self._mine)
+        shipped = set().union(*(read_shipped(p, self.model_key) for p in self._shipped)) if self._shipped else set()
+        keys = [k for k in self._rows if k not in shipped]
+        name = f"shard-{uuid.uuid4().hex}.npz"
+        self._write(name, keys, np.stack([self._rows[k] for k in keys]))
+        self._mine = {name}
         for shard in old:
-            shard.unlink(missing_ok=True)
+            (self.folder / shard).unlink(missing_ok=True)
 
     def clear(self) -> None:
         """Forget every vector this store computed (files removed); shipped ones stay."""
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._rows.clear()
-        self._load()
+        with self._lock:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._rows.clear()
+            self._mine.clear()
+            self._load()
+
+
+def _read_shard(path: Path) -> tuple[list[str], np.ndarray]:
+    """Keys and vectors of one shard; raises on any damage."""
+    with np.load(path, allow_pickle=False) as data:
+        keys, vectors = data["keys"].tolist(), np.asarray(data["vectors"], dtype=np.float32)
+    if vectors.ndim != 2 or len(keys) != len(vectors):
+        raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
+    _check_vectors(vectors, None)
+    return keys, vectors
+
+
+def _check_vectors(vectors: np.ndarray, dim: int | None) -> None:
+    """Unit-length finite vectors of the store's size, or ValueError."""
+    if vectors.ndim != 2 or (dim is not None and vectors.shape[1] != dim):
+        raise ValueError(f"vectors of shape {vectors.shape}; this store holds vectors of size {dim}")
+    norms = np.linalg.norm(vectors, axis=1)
+    if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1) > 1e-2):
+        raise ValueError("vectors must be finite and of unit length (a broken model or checkpoint?)")

@@ -147,14 +147,14 @@ def demo_collection() -> Collection:
 
 
 @st.cache_resource(max_entries=6)
-def store_of(root: str, model_key: str) -> EmbeddingStore:
+def store_of(root: str, model_key: str, dim: int) -> EmbeddingStore:
     """One store object per folder and model, shared by every session."""
-    return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,))
+    return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,), dim=dim)
 
 
 def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Space:
     """The collection in the model's space; encodes only what the store lacks, with progress."""
-    store = store_of(root, encoder.key)
+    store = store_of(root, encoder.key, encoder.dim)
 
     def compute() -> Space:
         bar = None
