@@ -1,24 +1,39 @@
 """Your collection: upload, import a zip or a server folder, type captions."""
 
+import shutil
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from similarity.collection import (
+    ALLOWED_FOLDERS,
     CAPTION_SUFFIXES,
     IMAGE_SUFFIXES,
     BadInput,
+    allowed_folders,
     load_captions_only,
     load_files,
     load_folder,
     load_zip,
     read_captions,
+    remove_old_unpacked,
     save_uploads,
 )
 from similarity.models import ModelLoadError
 from ui import cache
-from ui.state import active_collection, active_encoder, add_collection, explain, show_report, store_root
+from ui.state import (
+    active_collection,
+    active_encoder,
+    add_collection,
+    explain,
+    host_tools,
+    quota_left,
+    show_report,
+    spend_quota,
+    store_root,
+    uploads_root,
+)
 
 st.title("Your collection")
 explain("collections")
@@ -68,27 +83,45 @@ with uploads_tab:
             key="caption_editor",
         )
         if st.button("Add to collection", key="add_uploads", type="primary"):
-            saved = save_uploads([(f.name, f.getvalue()) for f in pictures], store_root().parent / "uploads")
+            try:
+                spend_quota(sum(f.size for f in pictures))
+            except BadInput as err:
+                st.error(str(err))
+                st.stop()
+            saved = save_uploads([(f.name, f.getvalue()) for f in pictures], uploads_root() / "uploads")
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
             add_collection(load_files(name, saved, typed), report)
 
 with zip_tab:
     archive = st.file_uploader("A .zip of pictures (and a captions file)", type=["zip"], key="zip")
     if archive is not None and st.button("Import zip", key="add_zip"):
-        target = Path(tempfile.mkdtemp(prefix="zip-", dir=store_root().parent))
+        unpacked = uploads_root()
+        remove_old_unpacked(unpacked)
+        target = Path(tempfile.mkdtemp(prefix="zip-", dir=unpacked))
         (target / "archive.zip").write_bytes(archive.getvalue())
         try:
-            add_collection(load_zip(target / "archive.zip", target / "files", name), report)
+            collection = load_zip(target / "archive.zip", target / "files", name, max_bytes=quota_left())
         except BadInput as err:
+            shutil.rmtree(target, ignore_errors=True)  # a refused zip leaves nothing behind
             st.error(str(err))
+        else:
+            spend_quota(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))
+            add_collection(collection, report)
 
 with folder_tab:
-    folder = st.text_input("Folder on the server running this app", key="folder")
-    if folder and st.button("Load folder", key="add_folder"):
-        try:
-            add_collection(load_folder(Path(folder).expanduser(), name), report)
-        except BadInput as err:
-            st.error(str(err))
+    if not allowed_folders():
+        st.info(
+            f"Loading folders from this server is off. The host can allow some by starting the app with "
+            f"{ALLOWED_FOLDERS}=/path/one:/path/two."
+        )
+    else:
+        st.caption("Allowed by the host: " + ", ".join(f"`{p}`" for p in allowed_folders()))
+        folder = st.text_input("Folder on the server running this app", key="folder")
+        if folder and st.button("Load folder", key="add_folder"):
+            try:
+                add_collection(load_folder(Path(folder), name), report)
+            except BadInput as err:
+                st.error(str(err))
 
 with text_tab:
     lines = st.text_area("One caption per line (text-to-text search)", key="lines")
@@ -104,9 +137,10 @@ st.write(
 try:
     encoder = active_encoder()
     store = cache.store_of(str(store_root()), encoder.key, encoder.dim)
-    st.caption(f"The embedding store for {encoder.name} holds {len(store):,} vectors in {store.folder}.")
-    if st.button("Clear stored vectors of this model", key="clear_store"):
-        store.clear()
-        st.success("Cleared: they will be computed again on the next search.")
+    st.caption(f"The embedding store for {encoder.name} holds {len(store):,} vectors.")
+    if host_tools():  # store-wide: for the person running the server, not every visitor
+        if st.button("Clear stored vectors of this model (everyone's)", key="clear_store"):
+            store.clear()
+            st.success("Cleared: they will be computed again on the next search.")
 except ModelLoadError as err:  # also reported in the sidebar
     st.caption(str(err))

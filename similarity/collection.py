@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,8 @@ CAPTION_SUFFIXES = {".csv", ".json"}
 MAX_IMAGE_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 MAX_ZIP_BYTES = 2_000_000_000  # uncompressed size of an imported zip
 MAX_ZIP_FILES = 50_000
+MAX_ZIP_RATIO = 100  # pictures barely compress; 1 MB unpacking to 1 GB is a zip bomb
+ALLOWED_FOLDERS = "CLIP_EXPLORER_ALLOWED_FOLDERS"  # the host's list of loadable server folders
 
 
 class BadInput(ValueError):
@@ -194,13 +197,44 @@ def read_captions(name: str, data: bytes) -> dict[str, str]:
 # --- loaders ---------------------------------------------------------------
 
 
-def load_folder(folder: Path, name: str | None = None) -> Collection:
-    """Every image under ``folder``; captions from any .csv/.json file in it."""
-    folder = Path(folder)
-    if not folder.is_dir():
+def allowed_folders() -> list[Path]:
+    """Server folders the host lets visitors load (``$CLIP_EXPLORER_ALLOWED_FOLDERS``, ``:``-separated)."""
+    return [Path(p).expanduser().resolve() for p in os.environ.get(ALLOWED_FOLDERS, "").split(os.pathsep) if p]
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def load_folder(folder: Path, name: str | None = None, allowed: list[Path] | None = None) -> Collection:
+    """Every image under ``folder``; captions from any .csv/.json file in it.
+
+    Only inside the ``allowed`` folders (default: :func:`allowed_folders`),
+    checked after resolving symbolic links and ``..``; files that link out of
+    them are skipped and named.
+    """
+    roots = [Path(r).resolve() for r in (allowed_folders() if allowed is None else allowed)]
+    if not roots:
+        raise BadInput(
+            f"Loading folders from the server is off. The host can allow some with {ALLOWED_FOLDERS}="
+            "/path/one:/path/two before starting the app."
+        )
+    real = Path(folder).expanduser().resolve()
+    if not _inside(real, roots):
+        raise BadInput(
+            f"{folder}: outside the folders the host allows ({', '.join(map(str, roots))}; set by {ALLOWED_FOLDERS})"
+        )
+    if not real.is_dir():
         raise BadInput(f"{folder}: no such folder")
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return _build(name or folder.name, [(p.relative_to(folder).as_posix(), p) for p in files])
+    files, outside = [], []
+    for p in sorted(real.rglob("*")):
+        if p.is_file():
+            (files if _inside(p.resolve(), roots) else outside).append(p)
+    collection = _build(name or real.name, [(p.relative_to(real).as_posix(), p) for p in files])
+    collection.problems[:0] = [
+        f"{p.relative_to(real).as_posix()}: links outside the allowed folders, skipped" for p in outside
+    ]
+    return collection
 
 
 def save_uploads(files: list[tuple[str, bytes]], folder: Path) -> list[tuple[str, Path]]:
@@ -225,8 +259,12 @@ def load_captions_only(name: str, captions: list[str]) -> Collection:
     return _build(name, [], {f"line {i + 1}": c for i, c in enumerate(captions) if c.strip()})
 
 
-def load_zip(path: Path, extract_to: Path, name: str | None = None) -> Collection:
-    """Images and caption files from a zip, refusing unsafe or oversized ones."""
+def load_zip(path: Path, extract_to: Path, name: str | None = None, max_bytes: int = MAX_ZIP_BYTES) -> Collection:
+    """Images and caption files from a zip, refusing unsafe or oversized ones.
+
+    Sizes, entry count and compression ratio are checked before anything is
+    written; ``max_bytes`` caps what it may unpack (e.g. a visitor's quota left).
+    """
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
@@ -237,13 +275,22 @@ def load_zip(path: Path, extract_to: Path, name: str | None = None) -> Collectio
         if len(members) > MAX_ZIP_FILES:
             raise BadInput(f"{path.name}: {len(members):,} files; the limit is {MAX_ZIP_FILES:,}")
         total = sum(m.file_size for m in members)
-        if total > MAX_ZIP_BYTES:
-            raise BadInput(f"{path.name}: unpacks to {total / 1e9:.1f} GB; the limit is {MAX_ZIP_BYTES / 1e9:.0f} GB")
+        if total > max_bytes:
+            raise BadInput(f"{path.name}: unpacks to {total / 1e9:.2f} GB; the limit is {max_bytes / 1e9:.2f} GB")
+        packed = sum(m.compress_size for m in members)
+        if total > 1_000_000 and total > MAX_ZIP_RATIO * max(packed, 1):
+            raise BadInput(
+                f"{path.name}: {packed / 1e6:.1f} MB that unpack to {total / 1e6:,.0f} MB "
+                f"({total / max(packed, 1):,.0f}:1) look like a zip bomb; nothing was unpacked"
+            )
         problems, files = [], []
         for member in members:
             rel = PurePosixPath(member.filename)
             if rel.is_absolute() or ".." in rel.parts or "\\" in member.filename:
                 problems.append(f"{member.filename}: unsafe path in zip (outside the archive), skipped")
+                continue
+            if (member.external_attr >> 16) & 0o170000 == 0o120000:
+                problems.append(f"{member.filename}: a symbolic link in the zip, skipped")
                 continue
             if rel.name.startswith(".") or "__MACOSX" in rel.parts:
                 continue
@@ -255,6 +302,25 @@ def load_zip(path: Path, extract_to: Path, name: str | None = None) -> Collectio
     collection = _build(name or path.stem, files)
     collection.problems[:0] = problems
     return collection
+
+
+def remove_old_unpacked(root: Path, max_age_s: float | None = None) -> int:
+    """Delete unpacked zips (``zip-*`` folders) older than ``max_age_s``; returns how many."""
+    import shutil
+    import time
+
+    from similarity.limits import UNPACKED_MAX_AGE_S
+
+    max_age_s = UNPACKED_MAX_AGE_S if max_age_s is None else max_age_s
+    removed = 0
+    for folder in Path(root).glob("zip-*"):
+        try:
+            if time.time() - folder.stat().st_mtime > max_age_s:
+                shutil.rmtree(folder)
+                removed += 1
+        except OSError:
+            pass  # another session removed it, or it is in use
+    return removed
 
 
 def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | None = None) -> Collection:

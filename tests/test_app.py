@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from similarity.collection import ALLOWED_FOLDERS
 from ui.widgets import EMOJI_EXAMPLES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -27,7 +28,8 @@ def store_root(tmp_path_factory):
 
 
 @pytest.fixture
-def app(store_root):
+def app(store_root, monkeypatch):
+    monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)  # what a fresh server allows: no server folders
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.session_state["store_root"] = store_root
     return at
@@ -202,16 +204,17 @@ def test_tiny_collections_get_messages_not_crashes(app, n):
     assert any(f"there are {n}" in i.value for i in app.info)
 
 
-def _load_folder(app, folder):
+def _load_folder(app, folder, monkeypatch):
+    monkeypatch.setenv(ALLOWED_FOLDERS, str(folder))  # the host allows this folder
     app.switch_page("app_pages/collections.py").run()
     app.text_input(key="folder").set_value(str(folder)).run()
     app.button(key="add_folder").click().run()
     assert not app.exception
 
 
-def test_a_collection_of_one_picture_gets_messages_not_crashes(app, make_image, tmp_path):
+def test_a_collection_of_one_picture_gets_messages_not_crashes(app, make_image, tmp_path, monkeypatch):
     make_image("one/red.png")
-    _load_folder(app, tmp_path / "one")
+    _load_folder(app, tmp_path / "one", monkeypatch)
     app.switch_page("app_pages/search.py").run()
     assert not app.exception and any("Only 1 items" in c.value for c in app.caption)
     for page, message in (("map", "at least 3 items"), ("clusters", "at least 3 items")):
@@ -244,7 +247,7 @@ def test_clusters_say_how_k_was_chosen_and_what_noise_is(app):
     assert "items are noise" in summary and "measured on the" in summary
 
 
-def test_photos_with_the_emoji_model_get_a_plain_warning(app, tmp_path):
+def test_photos_with_the_emoji_model_get_a_plain_warning(app, tmp_path, monkeypatch):
     from PIL import Image
     from sklearn.datasets import load_sample_images
 
@@ -254,10 +257,25 @@ def test_photos_with_the_emoji_model_get_a_plain_warning(app, tmp_path):
         photo = Image.fromarray(picture)
         for i in range(3):
             photo.crop((i * 200, 0, i * 200 + 220, 300)).save(folder / f"photo{n}{i}.jpg")
-    _load_folder(app, folder)
+    _load_folder(app, folder, monkeypatch)
     app.switch_page("app_pages/search.py").run()
     assert any("trained on emoji only" in w.value and "ViT-B-32" in w.value for w in app.warning)
     app.switch_page("app_pages/search.py")
     app.session_state["collection_picker"] = "Emoji demo (bundled)"
     app.run()
     assert not any("trained on emoji only" in w.value for w in app.warning)  # emoji are fine
+
+
+def test_visitors_cannot_read_server_folders_or_clear_the_store_unless_the_host_allows(app, tmp_path, monkeypatch):
+    app.switch_page("app_pages/collections.py").run()
+    assert any("Loading folders from this server is off" in i.value for i in app.info)
+    assert not [t for t in app.text_input if t.key == "folder"]
+    assert not [b for b in app.button if b.key == "clear_store"]
+    monkeypatch.setenv(ALLOWED_FOLDERS, str(tmp_path))
+    app.run()
+    app.text_input(key="folder").set_value("/etc").run()
+    app.button(key="add_folder").click().run()
+    assert not app.exception and any("outside the folders the host allows" in e.value for e in app.error)
+    monkeypatch.setenv("CLIP_EXPLORER_HOST_TOOLS", "1")
+    app.run()
+    assert [b for b in app.button if b.key == "clear_store"]

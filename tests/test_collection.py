@@ -19,7 +19,7 @@ def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, ma
     (tmp_path / "pics/truncated.png").write_bytes(make_image("t.png", size=(300, 300)).read_bytes()[:200])
     (tmp_path / "pics/notes.txt").write_text("hello")
     (tmp_path / "pics/captions.csv").write_text("file,caption\nred.png,a red square\nblue.jpg,a blue square\n")
-    c = load_folder(tmp_path / "pics")
+    c = load_folder(tmp_path / "pics", allowed=[tmp_path])
     assert {i.source: i.caption for i in c.items} == {"red.png": "a red square", "blue.jpg": "a blue square"}
     problems = "\n".join(c.problems)
     assert "empty.png: empty file" in problems
@@ -83,7 +83,7 @@ def test_caption_files_with_bad_encoding_or_shape_name_the_file():
 def test_bad_caption_file_keeps_the_pictures(tmp_path, make_image):
     make_image("p/a.png")
     (tmp_path / "p/caps.json").write_bytes(b"{broken")
-    c = load_folder(tmp_path / "p")
+    c = load_folder(tmp_path / "p", allowed=[tmp_path])
     assert [i.source for i in c.items] == ["a.png"] and "caps.json: malformed JSON" in c.problems[0]
 
 
@@ -106,10 +106,9 @@ def test_zip_skips_paths_that_escape_and_keeps_the_rest(tmp_path, make_image):
     assert not (tmp_path / "evil.png").exists()
 
 
-def test_oversized_or_broken_zip_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(col, "MAX_ZIP_BYTES", 1000)
+def test_oversized_or_broken_zip_is_refused(tmp_path):
     with pytest.raises(BadInput, match="big.zip: unpacks to"):
-        load_zip(_zip(tmp_path / "big.zip", {"a.txt": b"0" * 5000}), tmp_path / "o")
+        load_zip(_zip(tmp_path / "big.zip", {"a.txt": b"0" * 5000}), tmp_path / "o", max_bytes=1000)
     (tmp_path / "bad.zip").write_bytes(b"PK not really")
     with pytest.raises(BadInput, match="bad.zip: not a readable zip"):
         load_zip(tmp_path / "bad.zip", tmp_path / "o")
@@ -119,7 +118,7 @@ def test_text_only_corpus_and_missing_folder():
     c = load_captions_only("notes", ["a cat", "", "a dog"])
     assert [i.caption for i in c.items] == ["a cat", "a dog"] and c.n_images == 0
     with pytest.raises(BadInput, match="no such folder"):
-        load_folder(Path("/no/such/folder"))
+        load_folder(Path("/no/such/folder"), allowed=[Path("/")])
 
 
 def test_demo_collection_has_pictures_captions_and_groups(demo):
@@ -141,3 +140,57 @@ def test_adding_to_a_collection_keeps_what_was_there(make_image, tmp_path):
     first = col.load_files("mine", [("a.png", make_image("a.png"))])
     both = first.merged(col.load_files("mine", [("b.png", make_image("b.png", color=(1, 2, 3)))]))
     assert [i.source for i in both.items] == ["a.png", "b.png"] and [i.source for i in first.items] == ["a.png"]
+
+
+def test_a_zip_bomb_is_refused_before_anything_is_written(tmp_path):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.png", b"\0" * 50_000_000)  # 50 MB of zeros in ~50 KB
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(BadInput, match="bomb.zip: .* look like a zip bomb; nothing was unpacked"):
+        load_zip(bomb, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_symbolic_links_in_a_zip_are_skipped(tmp_path, make_image):
+    archive = tmp_path / "links.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.png", make_image("a.png").read_bytes())
+        link = zipfile.ZipInfo("passwd.png")
+        link.external_attr = 0o120777 << 16  # a symlink entry, as `zip --symlinks` writes it
+        z.writestr(link, "/etc/passwd")
+    c = load_zip(archive, tmp_path / "out")
+    assert [i.source for i in c.items] == ["a.png"]
+    assert c.problems == ["passwd.png: a symbolic link in the zip, skipped"]
+    assert not (tmp_path / "out" / "passwd.png").exists()
+
+
+def test_server_folders_only_where_the_host_allows(tmp_path, make_image, monkeypatch):
+    from similarity.collection import ALLOWED_FOLDERS
+
+    make_image("allowed/pics/a.png")
+    monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)
+    with pytest.raises(BadInput, match=f"off. The host can allow some with {ALLOWED_FOLDERS}"):
+        load_folder(tmp_path / "allowed")
+    monkeypatch.setenv(ALLOWED_FOLDERS, str(tmp_path / "allowed"))
+    assert [i.source for i in load_folder(tmp_path / "allowed" / "pics").items] == ["a.png"]
+    for outside in (Path("/etc"), tmp_path / "allowed" / ".." / "elsewhere", Path("~")):
+        with pytest.raises(BadInput, match=f"outside the folders the host allows .*{ALLOWED_FOLDERS}"):
+            load_folder(outside)
+    (tmp_path / "allowed" / "pics" / "secret.png").symlink_to("/etc/hostname")  # a link out of the allowed folder
+    c = load_folder(tmp_path / "allowed" / "pics")
+    assert [i.source for i in c.items] == ["a.png"]
+    assert c.problems == ["secret.png: links outside the allowed folders, skipped"]
+
+
+def test_old_unpacked_zips_are_removed(tmp_path):
+    import os
+    import time
+
+    from similarity.collection import remove_old_unpacked
+
+    old, new = tmp_path / "zip-old", tmp_path / "zip-new"
+    for folder in (old, new):
+        (folder / "files").mkdir(parents=True)
+    os.utime(old, (time.time() - 10 * 86_400, time.time() - 10 * 86_400))
+    assert remove_old_unpacked(tmp_path) == 1 and not old.exists() and new.exists()

@@ -33,7 +33,7 @@ def test_progress_is_reported_up_to_the_total(bundled, demo, tmp_path):
 def test_a_picture_that_fails_to_decode_is_reported_and_the_rest_kept(bundled, make_image, tmp_path):
     make_image("c/red.png")
     make_image("c/blue.png", color=(0, 0, 250))
-    collection = load_folder(tmp_path / "c")
+    collection = load_folder(tmp_path / "c", allowed=[tmp_path])
     (tmp_path / "c/blue.png").write_bytes(b"broken after loading")  # e.g. the file changed on disk
     space = embed_collection(bundled, EmbeddingStore(tmp_path / "store", bundled.key), collection)
     assert len(space.vectors) == 1 and any("blue.png" in p for p in space.problems)

@@ -121,8 +121,8 @@ from similarity.collection import load_folder
 from similarity.embed import embed_collection
 from similarity.models import load_bundled
 from similarity.store import EmbeddingStore
-encoder = load_bundled()
-embed_collection(encoder, EmbeddingStore(Path(sys.argv[2]), encoder.key), load_folder(Path(sys.argv[1])))
+encoder, pictures = load_bundled(), Path(sys.argv[1])
+embed_collection(encoder, EmbeddingStore(Path(sys.argv[2]), encoder.key), load_folder(pictures, allowed=[pictures]))
 """
 
 
@@ -142,7 +142,7 @@ def test_kill_9_part_way_then_a_rerun_encodes_only_what_was_missing(bundled, tmp
         time.sleep(0.05)
     job.send_signal(signal.SIGKILL)
     job.wait(timeout=30)
-    collection = load_folder(pictures)
+    collection = load_folder(pictures, allowed=[pictures])
     survivor = EmbeddingStore(store_root, bundled.key, dim=bundled.dim)
     stored = 700 - len(survivor.missing([f"img:{item.id}" for item in collection.items]))
     assert 0 < stored < 700 and not survivor.set_aside  # part-way, and nothing stored is damaged

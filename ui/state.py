@@ -16,11 +16,13 @@ import streamlit as st
 from similarity import models
 from similarity.collection import BadInput, Collection, plain_background_share
 from similarity.embed import Space
+from similarity.limits import MAX_SESSION_BYTES
 from similarity.store import default_root
 from ui import cache
 
 EXPLAIN_DIR = Path(__file__).parent / "explain"
 DEMO = "Emoji demo (bundled)"
+HOST_TOOLS = "CLIP_EXPLORER_HOST_TOOLS"  # "1": show store-wide actions to visitors (the host's own server)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,31 @@ def explain(name: str) -> None:
 
 def store_root() -> Path:
     return Path(st.session_state.get("store_root") or default_root())
+
+
+def uploads_root() -> Path:
+    """Where this server keeps uploaded pictures and unpacked zips (beside the store)."""
+    return store_root().parent
+
+
+def host_tools() -> bool:
+    """Store-wide actions (clearing everyone's vectors) only when the host switched them on."""
+    return os.environ.get(HOST_TOOLS) == "1"
+
+
+def quota_left() -> int:
+    """Bytes this session may still upload or unpack."""
+    return max(0, MAX_SESSION_BYTES - st.session_state.get("bytes_used", 0))
+
+
+def spend_quota(n_bytes: int) -> None:
+    """Count ``n_bytes`` against this session's disk quota; BadInput when it would overflow."""
+    if n_bytes > quota_left():
+        raise BadInput(
+            f"{n_bytes / 1e6:,.0f} MB is more than this session's {quota_left() / 1e6:,.0f} MB left "
+            f"of {MAX_SESSION_BYTES / 1e9:.0f} GB for uploads"
+        )
+    st.session_state["bytes_used"] = st.session_state.get("bytes_used", 0) + n_bytes
 
 
 def collections() -> dict[str, Collection]:
