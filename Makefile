@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: run test system lint bench model clean-venv
+.PHONY: run serve-class test system lint bench model clean-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ $(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors
 
 run: $(VENV)/.installed $(ONNX)
 	$(PY) -m ui.serve
+
+# A class on one machine: N app processes behind HAProxy on port 8501
+# (BIND=0.0.0.0 to let the classroom network in). Ctrl+C stops them all.
+PROCESSES ?= 2
+BIND ?= 127.0.0.1
+serve-class: system $(VENV)/.installed $(ONNX)
+	$(PY) -m ui.serve_class --processes $(PROCESSES) --bind $(BIND) --port 8501
 
 # Debian packages for the emoji data, the SVG renderer and the browser test.
 system:

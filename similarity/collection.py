@@ -29,6 +29,7 @@ CAPTION_SUFFIXES = {".csv", ".json"}
 MAX_IMAGE_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
 MAX_ZIP_BYTES = 2_000_000_000  # uncompressed size of an imported zip
 MAX_ZIP_FILES = 50_000
+MAX_CAPTION_CHARS = 1000  # longer captions are cut (the text tower reads only ~32 tokens anyway)
 MAX_ZIP_RATIO = 100  # pictures barely compress; 1 MB unpacking to 1 GB is a zip bomb
 ALLOWED_FOLDERS = "CLIP_EXPLORER_ALLOWED_FOLDERS"  # the host's list of loadable server folders
 
@@ -111,6 +112,10 @@ def open_image(source: Path | bytes, name: str | None = None) -> Image.Image:
         if (len(source) if isinstance(source, bytes) else source.stat().st_size) == 0:
             raise BadInput(f"{name}: empty file (0 bytes)")
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:  # Pillow only warns below twice its limit
+                raise BadInput(
+                    f"{name}: image too large ({im.width:,} x {im.height:,} pixels); limit is {MAX_IMAGE_PIXELS:,}"
+                )
             im.seek(0)  # GIF/TIFF: first frame
             im.load()
             im = ImageOps.exif_transpose(im)
@@ -166,6 +171,15 @@ def plain_background_share(paths: list[Path], sample: int = 40, seed: int = 0) -
 # --- captions --------------------------------------------------------------
 
 
+def clean_caption(text: str) -> str:
+    """A caption as shown and embedded: control characters become spaces, runs of spaces one.
+
+    >>> clean_caption("a\\tred\\x00 apple\\n")
+    'a red apple'
+    """
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def read_captions(name: str, data: bytes) -> dict[str, str]:
     """File name -> caption from a CSV (``file,caption`` columns) or JSON object."""
     try:
@@ -180,7 +194,11 @@ def read_captions(name: str, data: bytes) -> dict[str, str]:
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
             raise BadInput(f'{name}: expected a JSON object {{"file name": "caption", ...}}')
         return {str(k): v.strip() for k, v in obj.items() if v.strip()}
-    rows = list(csv.reader(io.StringIO(text)))
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long caption is cut later, not refused
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise BadInput(f"{name}: not a readable CSV ({err})") from err
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
         rows = rows[1:]
     out = {}
@@ -338,6 +356,12 @@ def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | 
             images.append((rel, path))
         else:
             collection.problems.append(f"{rel}: not an image or caption file ({suffix or 'no extension'}), skipped")
+    for key, caption in list(captions.items()):
+        captions[key] = clean_caption(caption)[:MAX_CAPTION_CHARS]
+        if len(clean_caption(caption)) > MAX_CAPTION_CHARS:
+            collection.problems.append(f"{key}: caption of {len(caption):,} characters cut to {MAX_CAPTION_CHARS:,}")
+        if not captions[key]:
+            del captions[key]
     by_key = _caption_lookup(captions)
     used = set()
     items = []

@@ -22,11 +22,11 @@ def test_angle_view_draws_each_result_at_its_true_angle():
     vectors = unit_vectors(40, 16, seed=1)
     ranking = top_k(vectors[0], vectors, 6)
     fig = angle_view(ranking.angles, [f"item {i}" for i in ranking.indices], "True angle", "note")
-    points = [t for t in fig.data if t.mode == "markers+text"]
-    np.testing.assert_allclose([p.theta[0] for p in points], ranking.angles)
-    assert [p.r[0] for p in points] == [1, 2, 3, 4, 5, 6]
+    (points,) = [t for t in fig.data if t.mode == "markers+text"]
+    np.testing.assert_allclose(points.theta, ranking.angles)
+    assert list(points.r) == [1, 2, 3, 4, 5, 6]
     # Each result is named beside its angle, readable without hovering.
-    assert points[1].text[0] == f"2. item {ranking.indices[1]} {ranking.angles[1]:.1f}°"
+    assert points.text[1] == f"2. item {ranking.indices[1]} {ranking.angles[1]:.1f}°"
 
 
 def test_map_escapes_user_text_and_links_the_query_to_its_results():
