@@ -55,6 +55,8 @@ class OnnxTowers:
         self.manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
+        # Idle worker threads sleep instead of spinning: a server runs many sessions' small batches at once.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._image = ort.InferenceSession(str(folder / "image.onnx"), options, providers=["CPUExecutionProvider"])
         self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=["CPUExecutionProvider"])
         m = self.manifest

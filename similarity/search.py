@@ -43,12 +43,16 @@ def top_k(query: np.ndarray, vectors: np.ndarray, k: int, among: np.ndarray | No
     ``among`` restricts the search to those row indices. ``k`` larger than the
     candidates returns them all.
     """
+    candidates = np.arange(len(vectors)) if among is None else np.asarray(among)
+    return rank(cosines(query, vectors[candidates] if among is not None else vectors), k, candidates)
+
+
+def rank(scores: np.ndarray, k: int, candidates: np.ndarray) -> Ranking:
+    """The ``k`` best of ``candidates`` whose cosines are ``scores`` (aligned), best first."""
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    candidates = np.arange(len(vectors)) if among is None else np.asarray(among)
     if len(candidates) == 0:
         raise ValueError("there is nothing to search: the collection has no items of this kind")
-    scores = cosines(query, vectors[candidates] if among is not None else vectors)
     k = min(k, len(scores))
     if k < len(scores):
         # argpartition finds the k-th best score in O(n); every row that ties
@@ -209,14 +213,15 @@ def search(space, query: Query, k: int, kinds: tuple[str, ...], baselines: dict 
     among = space.rows(kinds)
     if query.row is not None:
         among = among[among != query.row]
-    ranking = top_k(query.vector, space.vectors, k, among=among)
-    scores = cosines(query.vector, space.vectors[among])
+    # One matrix product over all rows, then views: no copies of the vectors per search.
+    scores = cosines(query.vector, space.vectors)[among]
+    ranking = rank(scores, k, among)
     top_kind = str(space.kind[ranking.indices[0]])
     top_scores = scores[space.kind[among] == top_kind]
     terms = []
     if len(query.terms) > 1:
         terms = [
-            (("− " if sign < 0 else "") + text, top_k(vector, space.vectors, TERM_RESULTS, among=among))
+            (("− " if sign < 0 else "") + text, rank(cosines(vector, space.vectors)[among], TERM_RESULTS, among))
             for (sign, text), vector in zip(query.terms, query.term_vectors)
         ]
     relevance = judge(ranking.cosines[0], top_scores, baselines[top_kind]) if baselines else None

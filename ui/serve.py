@@ -1,17 +1,24 @@
 """Start the dashboard with its heavy start-up work begun at once.
 
 ``python -m ui.serve [streamlit options]`` is ``streamlit run app.py`` plus a
-background thread that imports torch and open_clip, loads the bundled model
-and opens the demo (from its shipped vectors) into the server-wide caches
-while the server boots. A plain ``streamlit run app.py`` does the same work
-when the first visitor arrives, who then waits for it.
+background thread that loads the bundled model (ONNX Runtime) and opens the
+demo (from its shipped vectors) and its null baseline into the server-wide
+caches while the server boots. A plain ``streamlit run app.py`` does the same
+work when the first visitor arrives, who then waits for it.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
-from pathlib import Path
+import os
+
+# Many sessions run searches at once: one BLAS thread per search beats threads
+# that spin against each other (set before numpy is imported).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import sys  # noqa: E402
+import threading  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 APP = Path(__file__).resolve().parent.parent / "app.py"
 
