@@ -97,28 +97,41 @@ st.download_button(
     mime="text/csv",
     key="cluster_csv",
 )
-sizes = {c: int((result.labels == c).sum()) for c in names}
-shown = st.selectbox(
-    "Show a cluster's pictures",
-    list(names),
-    format_func=lambda c: f"{c + 1}. {names[c]} — {sizes[c]} pictures",
-    key="cluster_shown",
-)
-st.caption(f"The {CLUSTER_GRID} closest to the cluster's centre.")
-item_grid(space, rows[closest_to_centre(vectors, result.labels, shown, CLUSTER_GRID)], more_like_this=False)
 
-st.subheader("Zero-shot labels")
-default = ", ".join(vocabulary) if vocabulary else "animal, food, vehicle, building, face, symbol"
-zs_labels = parse_labels(st.text_input("Labels (comma-separated)", value=default, key="zero_shot_labels"))
-if not zs_labels:
-    st.info("Type at least one label (separated by commas).")
-    st.stop()
-predicted = [zs_labels[j] for j in zero_shot(vectors, cache.label_vectors(encoder, tuple(zs_labels)))]
-st.plotly_chart(label_counts({lab: predicted.count(lab) for lab in zs_labels}), key="zero_shot_counts")
-known = [(i.label, p) for i, p in zip(items, predicted) if i.label in zs_labels]
-if known:
-    accuracy, mistakes = confusion([t for t, _ in known], [p for _, p in known])
-    st.markdown(f"**Accuracy against the known categories: {accuracy:.0%}** of {len(known):,} pictures.")
-    if mistakes:
-        st.caption("Most common confusions (true → predicted):")
-        st.dataframe([{"true": t, "predicted": p, "pictures": n} for t, p, n in mistakes[:8]], hide_index=True)
+
+@st.fragment
+def cluster_pictures(space, rows, vectors, labels, names) -> None:
+    """One cluster's pictures at a time; picking another reruns only this part."""
+    sizes = {c: int((labels == c).sum()) for c in names}
+    shown = st.selectbox(
+        "Show a cluster's pictures",
+        list(names),
+        format_func=lambda c: f"{c + 1}. {names[c]} — {sizes[c]} pictures",
+        key="cluster_shown",
+    )
+    st.caption(f"The {CLUSTER_GRID} closest to the cluster's centre.")
+    item_grid(space, rows[closest_to_centre(vectors, labels, shown, CLUSTER_GRID)], more_like_this=False)
+
+
+@st.fragment
+def zero_shot_labels(encoder, items, vectors, vocabulary) -> None:
+    """Zero-shot labelling; editing the labels reruns only this part."""
+    st.subheader("Zero-shot labels")
+    default = ", ".join(vocabulary) if vocabulary else "animal, food, vehicle, building, face, symbol"
+    labels = parse_labels(st.text_input("Labels (comma-separated)", value=default, key="zero_shot_labels"))
+    if not labels:
+        st.info("Type at least one label (separated by commas).")
+        return
+    predicted = [labels[j] for j in zero_shot(vectors, cache.label_vectors(encoder, tuple(labels)))]
+    st.plotly_chart(label_counts({lab: predicted.count(lab) for lab in labels}), key="zero_shot_counts")
+    known = [(i.label, p) for i, p in zip(items, predicted) if i.label in labels]
+    if known:
+        accuracy, mistakes = confusion([t for t, _ in known], [p for _, p in known])
+        st.markdown(f"**Accuracy against the known categories: {accuracy:.0%}** of {len(known):,} pictures.")
+        if mistakes:
+            st.caption("Most common confusions (true → predicted):")
+            st.dataframe([{"true": t, "predicted": p, "pictures": n} for t, p, n in mistakes[:8]], hide_index=True)
+
+
+cluster_pictures(space, rows, vectors, result.labels, names)
+zero_shot_labels(encoder, items, vectors, vocabulary)

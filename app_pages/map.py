@@ -56,28 +56,33 @@ if selected:
     if len(selected) > SELECTION_GRID:
         st.caption(f"Showing the first {SELECTION_GRID}.")
 
-st.subheader("The angle view: true angles in the full space")
-st.plotly_chart(
-    angle_view(
-        report.ranking.angles,
-        result_names,
-        "True angle to the query",
-        f"φ = arccos(cosine) in all {encoder.dim} dimensions",
-    ),
-    key="angle_true",
-)
-if st.toggle("Compare with the angles on the 2-D map", key="compare_angles"):
+
+@st.fragment
+def angle_views(report, names: list[str], method: str, dim: int) -> None:
+    """The exact angle view; its comparison toggle reruns only this part of the page."""
+    st.subheader("The angle view: true angles in the full space")
     st.plotly_chart(
         angle_view(
-            report.map_angles,
-            result_names,
-            f"The same results' angles on the {method} map",
-            "measured around the map's centre; numbers = rank in the full space",
-            named=False,
+            report.ranking.angles, names, "True angle to the query", f"φ = arccos(cosine) in all {dim} dimensions"
         ),
-        key="angle_map",
+        key="angle_true",
     )
-    st.caption(
-        f"Rank agreement between the two (Spearman): {report.rank_agreement:.2f} (1 = the map keeps the order of the "
-        "true angles). Flattening to two dimensions changes angles: trust the left picture for what the search does."
-    )
+    if st.toggle("Compare with the angles on the 2-D map", key="compare_angles"):
+        st.plotly_chart(
+            angle_view(
+                report.map_angles,
+                names,
+                f"The same results' angles on the {method} map",
+                "measured around the map's centre; numbers = rank in the full space",
+                named=False,
+            ),
+            key="angle_map",
+        )
+        st.caption(
+            f"Rank agreement between the two (Spearman): {report.rank_agreement:.2f} (1 = the map keeps the order "
+            "of the true angles). Flattening to two dimensions changes angles: trust the first picture for what "
+            "the search does."
+        )
+
+
+angle_views(report, result_names, method, encoder.dim)

@@ -50,20 +50,25 @@ st.markdown(
     "Keep only the directions in which this collection varies most, then measure angles there "
     "(the white paper's noise filter). Rankings can change: compare them below."
 )
-limit = min(len(space.vectors), encoder.dim, MAX_COMPONENTS)
-if limit < 2:
-    st.info("The noise filter needs at least two vectors.")
-elif st.toggle("Compare with the noise filter", key="pca_on"):
+
+
+@st.fragment
+def noise_filter(encoder, space, query, k, kinds, ranking) -> None:
+    """The filter's toggle and slider rerun only this part of the page."""
+    limit = min(len(space.vectors), encoder.dim, MAX_COMPONENTS)
+    if limit < 2:
+        st.info("The noise filter needs at least two vectors.")
+        return
+    if not st.toggle("Compare with the noise filter", key="pca_on"):
+        return
     pca = cache.pca_of(space, limit)
     st.plotly_chart(explained_variance(pca.explained), key="pca_var")
     n = st.slider("Components kept", 1, limit, min(32, limit), key="pca_n")
     kept = pca.truncated(n)
-    ranking = search(
-        cache.filtered_space(space, pca, n), query.with_vector(kept.apply(query.vector)[0]), k, kinds
-    ).ranking
+    filtered = search(cache.filtered_space(space, pca, n), query.with_vector(kept.apply(query.vector)[0]), k, kinds)
     share = 100 * kept.explained.sum()
     st.markdown(f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {share:.0f}% of the variance kept)")
-    result_grid(space, ranking)
+    result_grid(space, filtered.ranking, more_like_this=False)
     st.dataframe(
         [
             {
@@ -71,7 +76,10 @@ elif st.toggle("Compare with the noise filter", key="pca_on"):
                 f"rank in {encoder.dim}-d": m["rank_before"],
                 f"rank in {n}-d": m["rank_after"],
             }
-            for m in rank_changes(result.ranking, ranking)
+            for m in rank_changes(ranking, filtered.ranking)
         ],
         hide_index=True,
     )
+
+
+noise_filter(encoder, space, query, k, kinds, result.ranking)

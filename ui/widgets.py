@@ -65,13 +65,13 @@ def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this
                 )
 
 
-def result_grid(space: Space, ranking: Ranking) -> None:
+def result_grid(space: Space, ranking: Ranking, more_like_this: bool = True) -> None:
     """Ranked results with rank, cosine and angle under each."""
     notes = [
         f"#{rank} · cos {cos:.3f} · {angle:.1f}°"
         for rank, (cos, angle) in enumerate(zip(ranking.cosines, ranking.angles), start=1)
     ]
-    item_grid(space, ranking.indices, notes)
+    item_grid(space, ranking.indices, notes, more_like_this)
 
 
 def query_picker(encoder, space: Space, default_text: str = "a red fruit") -> Query:
