@@ -130,6 +130,15 @@ def open_image(source: Path | bytes, name: str | None = None) -> Image.Image:
         raise BadInput(f"{name}: corrupt or truncated image ({err})") from err
 
 
+def thumbnail_png(path: Path, size: int) -> bytes:
+    """A picture as PNG bytes at most ``size`` px wide and high (upright, RGB)."""
+    picture = open_image(Path(path))
+    picture.thumbnail((size, size), Image.LANCZOS)
+    out = io.BytesIO()
+    picture.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     """RGB on white for any mode: palette, alpha, CMYK, 16-bit, greyscale."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):

@@ -21,7 +21,7 @@ import numpy as np
 import streamlit as st
 
 from similarity import models, projection
-from similarity.collection import DEMO_VECTORS, Collection, load_demo
+from similarity.collection import DEMO_VECTORS, Collection, load_demo, thumbnail_png
 from similarity.embed import CAPTION, IMAGE, Space, embed_collection
 from similarity.relevance import (
     TEXT,
@@ -86,6 +86,7 @@ SIZES = {
     "map": 12,
     "clusters": 24,
     "pca": 6,
+    "thumbnails": 4096,  # ~5-20 KB each
 }
 
 
@@ -212,6 +213,11 @@ def gap_of(space: Space):
         return modality_gap(space.vectors[pictures], space.vectors[captions], own)
 
     return shared("gap", (space.key,), compute)
+
+
+def thumbnail(path: Path, size: int) -> bytes:
+    """A result card's picture, made once per server: big photos are not shrunk again on every rerun."""
+    return shared("thumbnails", (str(path), size), lambda: thumbnail_png(path, size))
 
 
 def pca_of(space: Space, n_components: int):

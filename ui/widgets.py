@@ -8,6 +8,7 @@ from similarity.collection import IMAGE_SUFFIXES, BadInput, open_image
 from similarity.embed import CAPTION, IMAGE, Space
 from similarity.relevance import PICTURE, TEXT
 from similarity.search import Query, Ranking, text_query
+from ui import cache
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
 THUMBNAIL = 128  # px: emoji are drawn at 72-160 px; larger only blurs them on a wide screen
@@ -47,7 +48,10 @@ def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this
         item = space.item_of(row)
         with cols[i % COLUMNS].container(border=True):
             if space.kind[row] == IMAGE:
-                st.image(str(item.image_path), width=THUMBNAIL)
+                try:
+                    st.image(cache.thumbnail(item.image_path, THUMBNAIL), width=THUMBNAIL, output_format="PNG")
+                except BadInput as err:  # e.g. the file was removed after loading
+                    st.caption(str(err))
             else:
                 st.markdown(":material/notes: *caption*")
             # User text is shown as plain text, never as markdown or HTML.
@@ -104,7 +108,7 @@ def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
             key="query_row",
         )
         if space.kind[row] == IMAGE:
-            st.image(str(space.item_of(row).image_path), width=96)
+            st.image(cache.thumbnail(space.item_of(row).image_path, 96), width=96, output_format="PNG")
         modality = PICTURE if space.kind[row] == IMAGE else TEXT
         return Query(space.vectors[row], space.label_of(row), modality, row=int(row))
     upload = st.file_uploader("Picture", type=sorted(s.lstrip(".") for s in IMAGE_SUFFIXES), key="query_upload")
