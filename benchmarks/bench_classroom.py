@@ -25,12 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (one set of browser flags)
+from ui.serve_class import wait_healthy  # noqa: E402
 
 PAGES = {"search": "#1 ·", "map": "trustworthiness", "clusters": "Zero-shot labels"}
 LIMIT_MS = 300_000  # the baseline embeds the demo on its first search: minutes, not seconds
@@ -76,12 +76,7 @@ def measure(tree: Path, command: list[str], browser) -> dict[str, float]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(600):  # bounded: 60 s
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_healthy(url, limit_s=60)
         figures = {}
         first = browser.new_context()
         page = first.new_page()

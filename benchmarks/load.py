@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from ui.serve_class import wait_healthy  # noqa: E402
+
 QUERIES = ["a red fruit", "sports", "a boat", "a smiling cat", "flag of japan", "fruit - red", "music", "a tree"]
 ACTION_TIMEOUT_S = 120
 # Mean seconds a student looks at the results before the next action (uniform
@@ -169,17 +172,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_healthy(url: str, limit_s: float = 120) -> None:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {limit_s:.0f} s")
 
 
 def start_servers(processes: int, store: str) -> tuple[subprocess.Popen, str]:

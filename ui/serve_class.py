@@ -55,15 +55,16 @@ def haproxy_config(bind: str, port: int, backend_ports: list[int]) -> str:
     return HAPROXY_CONFIG.format(bind=bind, port=port, servers=servers)
 
 
-def _healthy(port: int, limit_s: float = 120) -> None:
+def wait_healthy(url: str, limit_s: float = 120) -> None:
+    """Return once the app at ``url`` answers its health check; TimeoutError after ``limit_s``."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
             return
         except OSError:
             time.sleep(0.2)
-    raise TimeoutError(f"the app on port {port} did not start within {limit_s:.0f} s")
+    raise TimeoutError(f"{url} did not answer within {limit_s:.0f} s")
 
 
 def main() -> None:
@@ -100,7 +101,7 @@ def main() -> None:
             options = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
             children.append(subprocess.Popen([sys.executable, "-m", "ui.serve", *options], cwd=ROOT))
         for port in ports:
-            _healthy(port)
+            wait_healthy(f"http://127.0.0.1:{port}")
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "haproxy.cfg"
             config.write_text(haproxy_config(args.bind, args.port, ports), encoding="utf-8")
