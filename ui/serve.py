@@ -25,6 +25,10 @@ APP = Path(__file__).resolve().parent.parent / "app.py"
 
 def preload() -> None:
     """Fill the server-wide caches the first search needs (bundled model, demo space, its null baseline)."""
+    import logging
+
+    # Outside a visitor's script run Streamlit warns about its missing context on every cache call.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     from similarity.search import text_query
     from similarity.store import default_root
     from ui import cache
