@@ -31,3 +31,17 @@ def test_least_recently_used_entries_are_dropped_beyond_the_bound():
     cache.get("c", lambda: "C")
     assert "a" in cache and "c" in cache and "b" not in cache
     assert cache.get("a", lambda: "recomputed") == "A" and cache.computed == 3
+
+
+def test_a_failed_computation_is_not_cached_and_leaves_no_lock_behind():
+    import pytest
+
+    cache = SharedCache(max_entries=2)
+
+    def refuse():
+        raise ValueError("a map needs at least 3 items")
+
+    for _ in range(2):  # every caller gets the message; nothing is stored
+        with pytest.raises(ValueError, match="at least 3 items"):
+            cache.get("tiny", refuse)
+    assert "tiny" not in cache and cache.computed == 0 and not cache._key_locks

@@ -60,7 +60,12 @@ class SharedCache:
             with self._lock:
                 if key in self._entries:
                     return self._entries[key]
-            value = compute()
+            try:
+                value = compute()
+            except BaseException:  # e.g. a map of too few items: the next caller gets the same message
+                with self._lock:
+                    self._key_locks.pop(key, None)
+                raise
             with self._lock:
                 self.computed += 1
                 self._entries[key] = value
