@@ -221,6 +221,16 @@ class Clustering:
         return text
 
 
+def estimate_seconds(n: int, scan: bool) -> float:
+    """Rough time to cluster ``n`` items here (measured on the demo's 1,861 pictures, 2 cores:
+    a k scan ~4 s, one k-means ~0.3 s); for a progress bar, not a promise.
+
+    >>> estimate_seconds(1861, scan=True)
+    4.0
+    """
+    return (4.0 if scan else 0.3) * max(n, 1000) / 1861
+
+
 def explore_clusters(
     vectors: np.ndarray, method: str, k: int | None = None, reduce: int = 0, n_known: int = 0, seed: int = 0
 ) -> Clustering:

@@ -366,10 +366,12 @@ def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | 
         else:
             collection.problems.append(f"{rel}: not an image or caption file ({suffix or 'no extension'}), skipped")
     for key, caption in list(captions.items()):
-        captions[key] = clean_caption(caption)[:MAX_CAPTION_CHARS]
-        if len(clean_caption(caption)) > MAX_CAPTION_CHARS:
+        cleaned = clean_caption(caption)
+        if len(cleaned) > MAX_CAPTION_CHARS:
             collection.problems.append(f"{key}: caption of {len(caption):,} characters cut to {MAX_CAPTION_CHARS:,}")
-        if not captions[key]:
+        if cleaned:
+            captions[key] = cleaned[:MAX_CAPTION_CHARS]
+        else:
             del captions[key]
     by_key = _caption_lookup(captions)
     used = set()

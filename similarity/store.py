@@ -80,6 +80,7 @@ class EmbeddingStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.set_aside: list[str] = []  # "shard: reason", one per damaged file moved away
         self._shipped = shipped
+        self._shipped_keys: set[str] = set()  # never written to this store's own shards
         self._rows: dict[str, np.ndarray] = {}
         self._mine: set[str] = set()  # shard files this store has read or written
         self._lock = threading.Lock()
@@ -90,7 +91,9 @@ class EmbeddingStore:
 
     def _load(self) -> None:
         for path in self._shipped:
-            self._rows.update(read_shipped(path, self.model_key))
+            vectors = read_shipped(path, self.model_key)
+            self._rows.update(vectors)
+            self._shipped_keys.update(vectors)
         if self._rows and self.dim is None:
             self.dim = len(next(iter(self._rows.values())))
         self._remove_stale_temporaries()
@@ -176,8 +179,7 @@ class EmbeddingStore:
     def _compact(self) -> None:
         """Merge this store's own shards into one; a neighbour's shards are left alone."""
         old = set(self._mine)
-        shipped = set().union(*(read_shipped(p, self.model_key) for p in self._shipped)) if self._shipped else set()
-        keys = [k for k in self._rows if k not in shipped]
+        keys = [k for k in self._rows if k not in self._shipped_keys]
         name = f"shard-{uuid.uuid4().hex}.npz"
         self._write(name, keys, np.stack([self._rows[k] for k in keys]))
         self._mine = {name}

@@ -91,6 +91,7 @@ SIZES = {
     "map": 12,
     "clusters": 24,
     "pca": 6,
+    "filtered": 8,  # the space through n components: one per slider position tried
     "thumbnails": 4096,  # ~5-20 KB each
 }
 
@@ -234,9 +235,7 @@ def pca_of(space: Space, n_components: int):
 
 def filtered_space(space: Space, pca, n: int) -> Space:
     """The space seen through the first ``n`` components of ``pca``."""
-    return shared(
-        "pca", (space.key, "filtered", n), lambda: replace(space, vectors=pca.truncated(n).apply(space.vectors))
-    )
+    return shared("filtered", (space.key, n), lambda: replace(space, vectors=pca.truncated(n).apply(space.vectors)))
 
 
 def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
@@ -253,7 +252,7 @@ def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
 
 def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
     """A clustering of the rows of ``kinds`` (k None = chosen by silhouette), once per server."""
-    from similarity.clusters import explore_clusters
+    from similarity.clusters import estimate_seconds, explore_clusters
 
     rows = space.rows(kinds)
     return shared_with_progress(
@@ -261,10 +260,5 @@ def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None,
         (space.key, kinds, method, k, reduce, n_known),
         lambda: explore_clusters(space.vectors[rows], method, k, reduce, n_known),
         f"Clustering {len(rows):,} items" + (" and choosing k" if k is None else ""),
-        clustering_estimate(len(rows), k is None),
+        estimate_seconds(len(rows), k is None),
     )
-
-
-def clustering_estimate(n: int, scan: bool) -> float:
-    # Measured on the demo (1,861 pictures, 2 cores): a k scan ~4 s, one k-means ~0.3 s.
-    return (4.0 if scan else 0.3) * max(n, 1000) / 1861

@@ -150,8 +150,11 @@ def _warn_if_model_does_not_fit(encoder: models.Encoder, collection: Collection)
     """The bundled model only knows emoji: say so plainly on a collection of photos."""
     if not encoder.icons_only or collection.n_images == 0:
         return
-    paths = [item.image_path for item in collection.items if item.image_path is not None]
-    share = cache.shared("looks", (collection.content_hash,), lambda: plain_background_share(paths))
+    share = cache.shared(
+        "looks",
+        (collection.content_hash,),
+        lambda: plain_background_share([i.image_path for i in collection.items if i.image_path is not None]),
+    )
     if share < 0.5:
         st.warning(
             f"Only {share:.0%} of a sample of these pictures are drawn on a plain background like emoji. "
