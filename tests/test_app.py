@@ -279,3 +279,15 @@ def test_visitors_cannot_read_server_folders_or_clear_the_store_unless_the_host_
     monkeypatch.setenv("CLIP_EXPLORER_HOST_TOOLS", "1")
     app.run()
     assert [b for b in app.button if b.key == "clear_store"]
+
+
+def test_more_like_this_then_another_collection_starts_from_its_own_items(app):
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value("a smiling cat").run()
+    app.button[5].click().run()  # a result far down the demo's rows
+    _text_only(app, ["a red apple", "a fast car", "a sleeping cat"])
+    app.switch_page("app_pages/search.py").run()
+    app.radio(key="mode").set_value("An item of the collection").run()
+    assert not app.exception
+    picked = app.selectbox(key="query_row")
+    assert picked.options[picked.index] == "📝 a red apple"

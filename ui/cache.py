@@ -86,6 +86,7 @@ SIZES = {
     "baseline": 24,
     "null": 8,
     "labels": 32,
+    "queries": 512,
     "gap": 6,
     "looks": 16,
     "map": 12,
@@ -198,6 +199,13 @@ def baselines(encoder: models.Encoder, space: Space, query) -> dict[str, NullBas
         return {kind: null_baseline(vectors, space.vectors[space.rows((kind,))]) for kind in kinds}
 
     return shared("baseline", (space.key, query.modality, query.signs), compute)
+
+
+def text_query(encoder: models.Encoder, text: str):
+    """A typed query (with its arithmetic) encoded once per model and text: a class types the same examples."""
+    from similarity.search import text_query as encode_query
+
+    return shared("queries", (encoder.key, text.strip()), lambda: encode_query(encoder.encode_texts, text))
 
 
 def label_vectors(encoder: models.Encoder, labels: tuple[str, ...]) -> np.ndarray:

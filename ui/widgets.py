@@ -7,7 +7,7 @@ import streamlit as st
 from similarity.collection import IMAGE_SUFFIXES, BadInput, open_image
 from similarity.embed import CAPTION, IMAGE, Space
 from similarity.relevance import PICTURE, TEXT
-from similarity.search import Query, Ranking, text_query
+from similarity.search import Query, Ranking
 from ui import cache
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
@@ -34,10 +34,11 @@ def kind_filter(space: Space, default: str = "Pictures") -> tuple[str, ...]:
     return KIND_FILTERS[show]
 
 
-def _more_like_this(row: int) -> None:
+def _more_like_this(row: int, space_key: str) -> None:
     # A callback runs before the next rerun draws the widgets, so it may set them.
     st.session_state["mode"] = QUERY_MODES[1]
     st.session_state["query_row"] = row
+    st.session_state["query_row_space"] = space_key  # a row number means nothing in another space
 
 
 def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True) -> None:
@@ -64,7 +65,7 @@ def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this
                     key=f"more_{row}_{i}",
                     icon=":material/search:",
                     on_click=_more_like_this,
-                    args=(row,),
+                    args=(row, space.key),
                     help="Search with this item as the query",
                 )
 
@@ -91,16 +92,15 @@ def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
     if mode == QUERY_MODES[0]:
         text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
         try:
-            return text_query(encoder.encode_texts, text)
+            return cache.text_query(encoder, text)
         except ValueError as err:
             st.info(str(err))
             return None
     if mode == QUERY_MODES[1]:
-        rows = space.rows((IMAGE,)) if len(space.rows((IMAGE,))) else space.rows((CAPTION,))
-        if st.session_state.get("query_row") is not None:
-            rows = list(dict.fromkeys([int(st.session_state["query_row"]), *rows.tolist()]))
-        if st.session_state.get("query_row") not in rows:
-            st.session_state["query_row"] = int(rows[0])
+        rows = (space.rows((IMAGE,)) if len(space.rows((IMAGE,))) else space.rows((CAPTION,))).tolist()
+        if st.session_state.get("query_row_space") != space.key:  # another collection or model since
+            st.session_state["query_row"], st.session_state["query_row_space"] = rows[0], space.key
+        rows = list(dict.fromkeys([int(st.session_state["query_row"]), *rows]))
         row = st.selectbox(
             "Item (or press *More like this* under any result)",
             rows,
