@@ -86,6 +86,7 @@ def _open(browser, url: str, width: int, height: int, ready: str):
     page.goto(url, timeout=60_000)
     expect(page.get_by_text(ready).first).to_be_visible(timeout=180_000)
     expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=180_000)  # done running
+    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=30_000)  # lazy widgets drawn
     page.wait_for_timeout(500)  # let plotly finish drawing
     return page
 
