@@ -41,9 +41,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
-# Retrain and re-evaluate the bundled model (about 27 minutes on 2 cores).
+# Retrain the bundled model, rewrite its card, the demo's vectors and its ONNX
+# towers (about 50 minutes on 2 cores; see training/rebuild.py).
 model: system $(VENV)/.installed
-	$(PY) -m similarity.train --minutes 25
-	$(PY) -m similarity.evaluate_bundled
-	$(PY) -m similarity.embed
-	$(PY) -m similarity.onnx_backend
+	$(PY) -m training.rebuild

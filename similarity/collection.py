@@ -408,7 +408,7 @@ def load_demo(folder: Path = DEMO_DIR) -> Collection:
     """The bundled offline demo: emoji pictures with names and emoji groups."""
     index = folder / "captions.csv"
     if not index.exists():
-        raise BadInput(f"{index} is missing: run `python -m similarity.emoji_data --demo {folder}`")
+        raise BadInput(f"{index} is missing: run `python -m training.emoji_data --demo {folder}`")
     collection = Collection("Emoji demo")
     with open(index, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):

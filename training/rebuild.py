@@ -1,0 +1,34 @@
+"""Rebuild the bundled model and everything made from it, in one command.
+
+``make model`` = ``python -m training.rebuild``: train the shipped recipe
+(:class:`training.train.TrainConfig` defaults, a fixed number of steps:
+about 45 minutes on 2 CPU cores), score it and write the model card
+(:mod:`training.evaluate`), re-embed the demo's shipped vectors, and export
+the ONNX towers the app runs on. Renders are cached, so a second rebuild
+fetches and draws nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from similarity import onnx_backend
+from similarity.embed import DEMO_VECTORS, ship_demo
+from similarity.models import load_bundled
+from training import evaluate
+from training.train import parse_args, train
+
+
+def main(argv=None) -> None:
+    t0 = time.time()
+    cfg = parse_args(argv)
+    train(cfg)
+    print(f"trained in {(time.time() - t0) / 60:.0f} min", flush=True)
+    evaluate.main([])
+    print(f"wrote {ship_demo(load_bundled(backend='torch')):,} demo vectors to {DEMO_VECTORS}", flush=True)
+    print(f"exported the towers to {onnx_backend.export_bundled()}")
+    print(f"rebuilt everything in {(time.time() - t0) / 60:.0f} min")
+
+
+if __name__ == "__main__":
+    main()
