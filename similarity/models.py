@@ -247,14 +247,17 @@ def _bundled_torch_towers(folder: Path, weights: Path) -> TorchTowers:
 # --- open_clip models: hub or local file ----------------------------------------
 
 
-def load_pretrained(arch: str, tag: str, cache_dir: str | None = None) -> Encoder:
-    """An open_clip pretrained model; downloads and caches it on first use."""
-    return _load_open_clip(
-        arch, tag, f"{arch} / {tag}", f"open_clip pretrained weights '{tag}'", f"{arch}-{tag}", cache_dir
-    )
+def load_pretrained(arch: str, tag: str, cache_dir: str | None = None, backend: str = "auto") -> Encoder:
+    """An open_clip pretrained model; downloads and caches it on first use.
+
+    ``backend`` as for :func:`load_bundled`; "auto" takes an ONNX export of
+    these weights when one was made (``python -m similarity.onnx_backend``).
+    """
+    name, provenance = f"{arch} / {tag}", f"open_clip pretrained weights '{tag}'"
+    return _load_open_clip(arch, tag, name, provenance, f"{arch}-{tag}", cache_dir, backend)
 
 
-def load_checkpoint(path: str | Path, arch: str) -> Encoder:
+def load_checkpoint(path: str | Path, arch: str, backend: str = "auto") -> Encoder:
     """An open_clip architecture with weights from a local file."""
     path = Path(path)
     if path.suffix not in {".safetensors", ".pt", ".pth", ".bin"}:
@@ -262,14 +265,25 @@ def load_checkpoint(path: str | Path, arch: str) -> Encoder:
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such file.")
     key = f"{arch}-{_sha256(path)[:12]}"
-    return _load_open_clip(arch, str(path), f"{arch} / {path.name}", f"weights from the local file {path}", key, None)
+    name, provenance = f"{arch} / {path.name}", f"weights from the local file {path}"
+    return _load_open_clip(arch, str(path), name, provenance, key, None, backend)
 
 
-def _load_open_clip(arch: str, pretrained: str, name: str, provenance: str, key: str, cache_dir: str | None) -> Encoder:
+def _load_open_clip(
+    arch: str, pretrained: str, name: str, provenance: str, key: str, cache_dir: str | None, backend: str
+) -> Encoder:
     import open_clip
 
     if arch not in open_clip.list_models():
         raise ModelLoadError(f"Unknown architecture '{arch}': choose one of open_clip.list_models(), e.g. ViT-B-32.")
+    if backend in ("auto", "onnx"):
+        from similarity import onnx_backend
+
+        if towers := onnx_backend.load(onnx_backend.open_clip_folder(key), key):
+            return Encoder(towers, name=name, provenance=provenance, key=key)
+        if backend == "onnx":
+            command = f"python -m similarity.onnx_backend --arch {arch} --pretrained {pretrained}"
+            raise ModelLoadError(f"No ONNX export of {name}: run `{command}`.")
     try:
         # create_model_from_pretrained refuses to return random weights, and
         # takes the preprocessing that belongs to these weights.

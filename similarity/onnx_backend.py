@@ -1,13 +1,22 @@
-"""ONNX Runtime towers: CLIP inference without importing torch.
+"""ONNX Runtime towers: fast CPU inference for open_clip models.
 
 Importing torch and open_clip takes ~5 s on a 2-core CPU; onnxruntime takes
-~0.1 s. So the bundled model is exported once (``python -m
-similarity.onnx_backend``, run by ``make run``/``make test``) into
-``onnx/`` next to its weights: both towers with a dynamic batch axis (and a
-dynamic token axis), the attention mask and the final projection inside the
+~0.1 s, and its graph optimisations make the towers faster. A model is
+exported once into a folder: both towers with a dynamic batch axis, the
+attention mask, the final projection and the L2 normalisation inside the
 graph, plus the tokenizer and the picture preprocessing in ``manifest.json``.
 The manifest names the weights it was made from; other weights ignore it.
-Embeddings match PyTorch at cosine >= 0.999 (tests/test_onnx.py).
+
+- the bundled model: ``python -m similarity.onnx_backend`` (run by ``make
+  run``/``make test``) writes ``onnx/`` next to its weights; the app then
+  never imports torch for it;
+- any open_clip model: ``python -m similarity.onnx_backend --arch ViT-B-32
+  --pretrained TAG_OR_FILE`` writes ``onnx/<model key>/`` beside the
+  embedding cache (:func:`open_clip_folder`); the app and the indexer use it
+  when present. These keep open_clip's own tokenizer (so torch is imported).
+
+Embeddings match PyTorch at cosine >= 0.999 (tests/test_onnx.py, on the
+bundled model and on a randomly initialised ViT-B-32).
 """
 
 from __future__ import annotations
@@ -59,8 +68,11 @@ class OnnxTowers:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._image = ort.InferenceSession(str(folder / "image.onnx"), options, providers=["CPUExecutionProvider"])
         self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=["CPUExecutionProvider"])
-        m = self.manifest
-        self.tokenize = Tokens(folder / "tokenizer.json", m["context_length"], m["pad_token"])
+        text = self.manifest["text"]
+        if text["tokenizer"] == "open_clip":
+            self.tokenize = OpenClipTokens(text["arch"])
+        else:
+            self.tokenize = Tokens(folder / "tokenizer.json", text["context_length"], text["pad_token"])
 
     def images(self, batch: list[Image.Image]) -> np.ndarray:
         pixels = np.stack([preprocess(im, **self.manifest["image"]) for im in batch])
@@ -68,6 +80,18 @@ class OnnxTowers:
 
     def texts(self, batch: list[str]) -> np.ndarray:
         return self._text.run(None, {"tokens": self.tokenize(batch)})[0]
+
+
+class OpenClipTokens:
+    """open_clip's own tokenizer for an architecture (e.g. CLIP's BPE), padded to its context."""
+
+    def __init__(self, arch: str):
+        import open_clip
+
+        self._tokenizer = open_clip.get_tokenizer(arch)
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        return self._tokenizer(texts).numpy().astype(np.int64)
 
 
 def _clean(text: str) -> str:
@@ -106,68 +130,84 @@ def load(folder: Path, key: str) -> OnnxTowers | None:
         return None
 
 
-def export(encoder, folder: Path, tokenizer_file: Path, pad_token: str, context_length: int) -> None:
+def export(encoder, folder: Path, text: dict) -> None:
     """Write both towers of a PyTorch ``encoder`` (open_clip model) as ONNX into ``folder``.
 
+    ``text`` says how to tokenize: ``{"tokenizer": "tokenizers", "file": ...,
+    "pad_token": ..., "context_length": ...}`` (a ``tokenizers`` JSON file, as
+    the bundled model's MiniLM) or ``{"tokenizer": "open_clip", "arch": ...}``.
     The export changes the model in place: pass an encoder loaded for this only.
     """
     import torch
 
     model = encoder.towers.model
-    text = getattr(getattr(model, "text", None), "transformer", None)
-    if text is not None and hasattr(text, "set_attn_implementation"):
+    text_tower = getattr(getattr(model, "text", None), "transformer", None)
+    if text_tower is not None and hasattr(text_tower, "set_attn_implementation"):
         # The default attention skips the mask when a batch has no padding; traced,
         # that choice would be frozen into the graph. Eager attention always masks.
-        text.set_attn_implementation("eager")
+        text_tower.set_attn_implementation("eager")
     model.eval()
 
     class Tower(torch.nn.Module):
-        """One of the model's towers (``encode_image`` or ``encode_text``) as a module to trace."""
+        """One of the model's towers (``encode_image`` or ``encode_text``), L2-normalised, to trace."""
 
         def __init__(self, method: str):
             super().__init__()
             self.model, self.method = model, method
 
         def forward(self, x):
-            return getattr(self.model, self.method)(x)
+            return torch.nn.functional.normalize(getattr(self.model, self.method)(x).float(), dim=-1)
 
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    size = int(model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size)
+    size = model.visual.image_size
+    size = int(size[0] if isinstance(size, (tuple, list)) else size)
     cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
     from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
+    if cfg.get("resize_mode", "shortest") != "shortest" or cfg.get("interpolation", "bicubic") != "bicubic":
+        raise ValueError(f"ONNX preprocessing covers bicubic shortest-side resizing only, not {cfg}")
     image_cfg = {
         "size": size,
         "mean": list(cfg.get("mean", OPENAI_DATASET_MEAN)),
         "std": list(cfg.get("std", OPENAI_DATASET_STD)),
     }
-    shutil.copy(tokenizer_file, tmp / "tokenizer.json")
-    manifest = {"key": encoder.key, "image": image_cfg, "context_length": context_length, "pad_token": pad_token}
+    text = dict(text)
+    if text["tokenizer"] == "tokenizers":
+        shutil.copy(text.pop("file"), tmp / "tokenizer.json")
+        tokenize = Tokens(tmp / "tokenizer.json", text["context_length"], text["pad_token"])
+    else:
+        tokenize = OpenClipTokens(text["arch"])
+    manifest = {"key": encoder.key, "image": image_cfg, "text": text}
     (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tokenize = Tokens(tokenizer_file, context_length, pad_token)
     tokens = torch.from_numpy(tokenize(["a red fruit", "a cat sitting on a mat"]))  # a batch with padding
-    with torch.no_grad():
-        torch.onnx.export(
-            Tower("encode_image"),
-            (torch.zeros(2, 3, size, size),),
-            str(tmp / "image.onnx"),
-            input_names=["pixels"],
-            output_names=["features"],
-            dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
-            dynamo=False,
-        )
-        torch.onnx.export(
-            Tower("encode_text"),
-            (tokens,),
-            str(tmp / "text.onnx"),
-            input_names=["tokens"],
-            output_names=["features"],
-            dynamic_axes={"tokens": {0: "batch", 1: "length"}, "features": {0: "batch"}},
-            dynamo=False,
-        )
+    # nn.MultiheadAttention's inference fast path is one fused op that ONNX lacks.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                Tower("encode_image"),
+                (torch.zeros(2, 3, size, size),),
+                str(tmp / "image.onnx"),
+                input_names=["pixels"],
+                output_names=["features"],
+                dynamic_axes={"pixels": {0: "batch"}, "features": {0: "batch"}},
+                dynamo=False,
+            )
+            torch.onnx.export(
+                Tower("encode_text"),
+                (tokens,),
+                str(tmp / "text.onnx"),
+                input_names=["tokens"],
+                output_names=["features"],
+                dynamic_axes={"tokens": {0: "batch", 1: "length"}, "features": {0: "batch"}},
+                dynamo=False,
+            )
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
 
@@ -179,10 +219,45 @@ def export_bundled(folder: Path | None = None) -> Path:
     target = folder or models.BUNDLED_DIR / "onnx"
     encoder = models.load_bundled(backend="torch")
     text_cfg = models.bundled_config()["model_cfg"]["text_cfg"]
-    tokenizer_dir = Path(text_cfg["hf_tokenizer_name"])
-    export(encoder, target, tokenizer_dir / "tokenizer.json", "[PAD]", text_cfg["context_length"])
+    tokenizer = Path(text_cfg["hf_tokenizer_name"]) / "tokenizer.json"
+    spec = {"tokenizer": "tokenizers", "file": tokenizer, "pad_token": "[PAD]"}
+    export(encoder, target, {**spec, "context_length": text_cfg["context_length"]})
     return target
 
 
+def open_clip_folder(key: str) -> Path:
+    """Where an open_clip model's export lives: ``onnx/<key>`` beside the embedding cache."""
+    from similarity.store import default_root
+
+    return default_root().parent / "onnx" / key
+
+
+def export_open_clip(encoder, arch: str, folder: Path | None = None) -> Path:
+    """Export a PyTorch-loaded open_clip ``encoder`` of architecture ``arch``; returns the folder."""
+    target = folder or open_clip_folder(encoder.key)
+    export(encoder, target, {"tokenizer": "open_clip", "arch": arch})
+    return target
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Export a model's towers for ONNX Runtime.")
+    parser.add_argument("--arch", help="an open_clip architecture, e.g. ViT-B-32 (default: the bundled model)")
+    parser.add_argument("--pretrained", help="its pretrained tag, or a local weights file")
+    args = parser.parse_args(argv)
+    if not args.arch:
+        print(f"exported the bundled model's towers to {export_bundled()}")
+        return
+    from similarity import models
+
+    path = Path(args.pretrained or "")
+    if path.is_file():
+        encoder = models.load_checkpoint(path, args.arch, backend="torch")
+    else:
+        encoder = models.load_pretrained(args.arch, args.pretrained, backend="torch")
+    print(f"exported {encoder.name} to {export_open_clip(encoder, args.arch)}")
+
+
 if __name__ == "__main__":
-    print(f"exported the bundled model's towers to {export_bundled()}")
+    main()

@@ -69,3 +69,37 @@ def test_onnx_vectors_match_torch(torch_encoder, onnx_folder, demo):
 def test_an_export_for_other_weights_is_ignored(onnx_folder):
     assert onnx_backend.load(onnx_folder, "emoji-clip-000000000000") is None
     assert onnx_backend.load(onnx_folder.parent / "missing", "any") is None
+
+
+@pytest.fixture(scope="module")
+def random_vit_b_32(tmp_path_factory):
+    """ViT-B-32 with random weights (no download), saved as a local checkpoint."""
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = open_clip.create_model("ViT-B-32")
+    path = tmp_path_factory.mktemp("vit") / "vit-b-32-random.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+def test_an_open_clip_vit_b_32_on_onnx_gives_torchs_vectors(random_vit_b_32, demo, tmp_path, monkeypatch):
+    from similarity.collection import open_image
+    from similarity.models import load_checkpoint
+
+    monkeypatch.setenv("CLIP_EXPLORER_CACHE", str(tmp_path / "embeddings"))
+    eager = load_checkpoint(random_vit_b_32, "ViT-B-32", backend="torch")
+    assert load_checkpoint(random_vit_b_32, "ViT-B-32").towers.backend == "PyTorch"  # nothing exported yet
+    folder = onnx_backend.export_open_clip(load_checkpoint(random_vit_b_32, "ViT-B-32", backend="torch"), "ViT-B-32")
+    assert folder == tmp_path / "onnx" / eager.key
+    fast = load_checkpoint(random_vit_b_32, "ViT-B-32")  # "auto" finds the export
+    assert fast.towers.backend == "ONNX Runtime" and fast.key == eager.key
+    pictures = [open_image(item.image_path) for item in demo.items[::400]] + [Image.new("RGB", (300, 200), "teal")]
+    for a, b in (
+        (fast.encode_images(pictures), eager.encode_images(pictures)),
+        (fast.encode_texts(TEXTS), eager.encode_texts(TEXTS)),
+    ):
+        assert a.shape == b.shape == (len(a), 512)
+        assert np.einsum("nd,nd->n", a, b).min() >= 0.999
