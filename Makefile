@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 # The bundled model's towers for ONNX Runtime (~10 s, once; rebuilt when the weights change).
 ONNX := data/models/emoji-clip/onnx/manifest.json
-$(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors
+$(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors similarity/onnx_backend.py
 	$(PY) -m similarity.onnx_backend
 
 run: $(VENV)/.installed $(ONNX)

@@ -21,6 +21,7 @@ from similarity.collection import (
     save_uploads,
 )
 from similarity.models import ModelLoadError
+from similarity.vector_table import index_uri, indexed_collections, load_indexed
 from ui import cache
 from ui.state import (
     active_collection,
@@ -57,8 +58,8 @@ def report(collection) -> list[tuple[str, str]]:
 
 show_report()
 name = st.text_input("Collection name", value="My collection", key="new_name").strip() or "My collection"
-uploads_tab, zip_tab, folder_tab, text_tab = st.tabs(
-    ["Upload pictures", "Import a zip", "Server folder", "Captions only"]
+uploads_tab, zip_tab, folder_tab, text_tab, indexed_tab = st.tabs(
+    ["Upload pictures", "Import a zip", "Server folder", "Captions only", "Indexed"]
 )
 
 with uploads_tab:
@@ -127,6 +128,21 @@ with text_tab:
     lines = st.text_area("One caption per line (text-to-text search)", key="lines")
     if lines.strip() and st.button("Add captions", key="add_lines"):
         add_collection(load_captions_only(name, lines.splitlines()), report)
+
+with indexed_tab:
+    found = indexed_collections()
+    if not found:
+        st.info(
+            "No indexed collections on this server yet. Big collections are indexed outside the app, e.g. "
+            "`python -m similarity.index /photos --collection catalogue` (see the README, *Big collections*)."
+        )
+    else:
+        st.caption(f"Indexed with `python -m similarity.index` into `{index_uri()}`; opening one encodes nothing.")
+        chosen = st.selectbox(
+            "Indexed collection", list(found), format_func=lambda n: f"{n} ({found[n]:,} files)", key="indexed_choice"
+        )
+        if st.button("Open", key="open_indexed", type="primary"):
+            add_collection(load_indexed(chosen), report)
 
 st.divider()
 collection = active_collection()

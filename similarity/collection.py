@@ -53,6 +53,7 @@ class Collection:
     items: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # "file: reason", one per skipped file
     duplicates: list[str] = field(default_factory=list)  # "file = earlier file"
+    indexed_in: str | None = None  # the LanceDB index holding its vectors (python -m similarity.index)
 
     @cached_property
     def content_hash(self) -> str:
@@ -78,7 +79,11 @@ class Collection:
     def merged(self, other: Collection) -> Collection:
         """This collection plus ``other``'s new items (duplicates reported)."""
         out = Collection(
-            self.name, list(self.items), self.problems + other.problems, self.duplicates + other.duplicates
+            self.name,
+            list(self.items),
+            self.problems + other.problems,
+            self.duplicates + other.duplicates,
+            self.indexed_in or other.indexed_in,
         )
         seen = {item.id: item.source for item in out.items}
         for item in other.items:
@@ -292,6 +297,20 @@ def load_zip(path: Path, extract_to: Path, name: str | None = None, max_bytes: i
     Sizes, entry count and compression ratio are checked before anything is
     written; ``max_bytes`` caps what it may unpack (e.g. a visitor's quota left).
     """
+    files, problems = unpack_zip(path, extract_to, max_bytes)
+    collection = _build(name or Path(path).stem, files)
+    collection.problems[:0] = problems
+    return collection
+
+
+def unpack_zip(
+    path: Path, extract_to: Path, max_bytes: int = MAX_ZIP_BYTES
+) -> tuple[list[tuple[str, Path]], list[str]]:
+    """Safely unpack a zip: ([(name in the zip, unpacked file)], ["member: reason skipped"]).
+
+    Raises :class:`BadInput` (nothing written) for an unreadable, oversized
+    or bomb-like archive.
+    """
     path = Path(path)
     try:
         archive = zipfile.ZipFile(path)
@@ -326,9 +345,7 @@ def load_zip(path: Path, extract_to: Path, name: str | None = None, max_bytes: i
             with archive.open(member) as src:
                 target.write_bytes(src.read(member.file_size + 1)[: member.file_size])
             files.append((rel.as_posix(), target))
-    collection = _build(name or path.stem, files)
-    collection.problems[:0] = problems
-    return collection
+    return files, problems
 
 
 def remove_old_unpacked(root: Path, max_age_s: float | None = None) -> int:

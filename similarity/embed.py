@@ -64,7 +64,11 @@ class Space:
 
 
 def image_key(item) -> str:
-    return f"img:{item.id}"
+    return image_key_of(item.id)
+
+
+def image_key_of(content_id: str) -> str:
+    return f"img:{content_id}"
 
 
 def caption_key(caption: str) -> str:

@@ -126,7 +126,7 @@ def load(folder: Path, key: str) -> OnnxTowers | None:
         if manifest.get("key") != key:
             return None
         return OnnxTowers(folder)
-    except (OSError, ValueError, ImportError):
+    except (OSError, ValueError, ImportError, KeyError):  # KeyError: an export in an older format
         return None
 
 

@@ -291,3 +291,38 @@ def test_more_like_this_then_another_collection_starts_from_its_own_items(app):
     assert not app.exception
     picked = app.selectbox(key="query_row")
     assert picked.options[picked.index] == "📝 a red apple"
+
+
+def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bundled, demo, tmp_path, monkeypatch):
+    import shutil
+
+    from similarity.index import main as index
+    from ui.cache import caches
+
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    rows = ["file,caption"]
+    fruit = [item for item in demo.items if item.caption in ("red apple", "banana", "grapes", "cherries")]
+    for item in fruit + demo.items[:56]:
+        shutil.copy(item.image_path, folder / item.image_path.name)
+        rows.append(f"{item.image_path.name},{item.caption}")
+    (tmp_path / "captions.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
+    assert index([str(folder), "--collection", "catalogue", "--captions", str(tmp_path / "captions.csv")]) == 0
+    app.switch_page("app_pages/collections.py").run()
+    app.selectbox(key="indexed_choice").set_value("catalogue").run()
+    app.button(key="open_indexed").click().run()
+    assert not app.exception
+    assert any("60 pictures and 60 captions" in s.value for s in app.success)
+    computed = caches()["space"].computed
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value("a red fruit").run()
+    assert not app.exception
+    from similarity.vector_table import load_indexed
+
+    opened = load_indexed("catalogue")
+    key = (bundled.key, opened.content_hash, str(tmp_path / "index"))
+    space = caches()["space"].get(key, lambda: pytest.fail("the opened collection's space is not the cached one"))
+    assert caches()["space"].computed == computed + 1 and len(space.items) == 60
+    assert (space.encoded_images, space.encoded_texts) == (0, 0)  # every vector came from the index
+    assert any(t.value == "red apple" for t in app.text[:5])

@@ -1,0 +1,245 @@
+"""Index a big collection outside the app: ``python -m similarity.index PATH... --collection NAME``.
+
+Walks folders, zips and CSV lists (``path,caption`` rows), decodes pictures
+in worker threads while the model encodes the previous batch, and writes
+each batch to LanceDB (:mod:`similarity.vector_table`) in one commit. A
+rerun (after Ctrl+C or ``kill -9``) skips files already indexed with the same
+size and modification time, and never encodes a picture twice: the same
+picture under two names is stored once. Bad files are skipped and listed
+with their reason at the end. The app lists the collection on *Your
+collection* and opens it without encoding anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from similarity.collection import (
+    IMAGE_SUFFIXES,
+    BadInput,
+    clean_caption,
+    content_id,
+    open_image,
+    read_captions,
+    unpack_zip,
+)
+from similarity.embed import caption_key, image_key_of
+from similarity.vector_table import ItemTable, VectorTable, connect, index_uri
+
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Source:
+    """One picture file to index, with the caption given for it (if any)."""
+
+    path: Path
+    caption: str | None = None
+
+
+@dataclass
+class Report:
+    sources: list[Source] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "file: reason"
+    unchanged: int = 0  # indexed before with the same size and time: skipped
+    duplicates: int = 0  # the same picture under another name: stored once
+    encoded_images: int = 0
+    encoded_captions: int = 0
+    indexed: int = 0
+    seen_ids: set[str] = field(default_factory=set)
+
+
+def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Report:
+    """Every picture under ``paths`` (folders, zips, CSV lists, single files); problems named."""
+    report = Report()
+    for given in paths:
+        try:
+            if given.is_dir():
+                _walk(given, report)
+            elif not given.exists():
+                report.problems.append(f"{given}: no such file or folder")
+            elif given.suffix.lower() == ".zip":
+                files, problems = unpack_zip(given, unpack_to / f"{given.stem}-{content_id(str(given).encode())[:8]}")
+                report.problems += [f"{given}: {p}" for p in problems]
+                report.sources += [Source(f) for _, f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+            elif given.suffix.lower() == ".csv":
+                rows = read_captions(given.name, given.read_bytes())
+                report.sources += [Source((given.parent / p).resolve(), c) for p, c in rows.items()]
+            elif given.suffix.lower() in IMAGE_SUFFIXES:
+                report.sources.append(Source(given.resolve()))
+            else:
+                report.problems.append(f"{given}: not a folder, zip, CSV list or picture, skipped")
+        except (BadInput, OSError) as err:
+            report.problems.append(str(err) if isinstance(err, BadInput) else f"{given}: {err.strerror or err}")
+    if captions:
+        by_name = {Path(k).name: v for k, v in captions.items()}
+        report.sources = [
+            Source(s.path, s.caption or captions.get(str(s.path)) or by_name.get(s.path.name)) for s in report.sources
+        ]
+    report.sources = list(dict.fromkeys(report.sources))  # a file given twice is indexed once
+    return report
+
+
+def _walk(folder: Path, report: Report) -> None:
+    """Pictures under ``folder``; symbolic links to folders are not followed (no loops)."""
+    found = 0
+    for root, _, names in os.walk(
+        folder, onerror=lambda err: report.problems.append(f"{err.filename}: {err.strerror}")
+    ):
+        for name in sorted(names):
+            path = Path(root) / name
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                report.sources.append(Source(path.resolve(strict=True)))
+                found += 1
+            except (OSError, RuntimeError) as err:  # a dangling link or a link loop
+                report.problems.append(f"{path}: {getattr(err, 'strerror', None) or 'symbolic link loop'}, skipped")
+    if not found:
+        report.problems.append(f"{folder}: no pictures found ({', '.join(sorted(IMAGE_SUFFIXES))})")
+
+
+def _decode(source: Source):
+    """(source, content id, picture, size, mtime) or (source, BadInput)."""
+    try:
+        data = source.path.read_bytes()
+        stat = source.path.stat()
+        return source, content_id(data), open_image(data, str(source.path)), stat.st_size, stat.st_mtime
+    except BadInput as err:
+        return source, err
+    except OSError as err:
+        return source, BadInput(f"{source.path}: {err.strerror or err}")
+
+
+def _decoded_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int) -> Iterator[list]:
+    """Batches of decoded pictures; the next batch decodes while the caller encodes this one."""
+    ahead: list[Future] = [pool.submit(_decode, s) for s in todo[:batch]]
+    for start in range(batch, len(todo) + batch, batch):
+        following = [pool.submit(_decode, s) for s in todo[start : start + batch]]
+        yield [f.result() for f in ahead]
+        ahead = following
+
+
+def index_local(
+    encoder, vectors: VectorTable, items: ItemTable, report: Report, batch: int = BATCH, workers: int = 2
+) -> Report:
+    """Encode and store every source not indexed yet (in-process runner)."""
+    from tqdm import tqdm
+
+    seen = items.seen()
+    todo = []
+    for s in report.sources:
+        try:
+            stat = s.path.stat()
+        except OSError:
+            todo.append(s)  # _decode names the problem
+            continue
+        if seen.get(str(s.path)) == (stat.st_size, stat.st_mtime):
+            report.unchanged += 1
+        else:
+            todo.append(s)
+    with (
+        ThreadPoolExecutor(workers) as pool,
+        tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection}", smoothing=0.1) as bar,
+    ):
+        for decoded in _decoded_batches(todo, pool, batch):
+            store_batch(encoder, vectors, items, decoded, report)
+            bar.update(len(decoded))
+    return report
+
+
+def store_batch(encoder, vectors: VectorTable, items: ItemTable, decoded: list, report: Report) -> None:
+    """Encode what is new in one decoded batch; vectors first, then the item rows that point at them."""
+    good = [d for d in decoded if not isinstance(d[1], Exception)]
+    report.problems += [str(d[1]) for d in decoded if isinstance(d[1], Exception)]
+    new = {}
+    for _, cid, picture, *_ in good:
+        report.duplicates += cid in report.seen_ids
+        report.seen_ids.add(cid)
+        if image_key_of(cid) not in vectors:
+            new.setdefault(image_key_of(cid), picture)
+    if new:
+        vectors.add(list(new), encoder.encode_images(list(new.values())))
+        report.encoded_images += len(new)
+    captions = {caption_key(c): c for c in (clean_caption(d[0].caption or "") for d in good) if c}
+    missing = vectors.missing(list(captions))
+    if missing:
+        vectors.add(missing, encoder.encode_texts([captions[k] for k in missing]))
+        report.encoded_captions += len(missing)
+    rows = [
+        {
+            "path": str(s.path),
+            "caption": clean_caption(s.caption or "") or None,
+            "size": size,
+            "mtime": mtime,
+            "id": cid,
+        }
+        for s, cid, _, size, mtime in good
+    ]
+    items.add(rows)
+    report.indexed += len(rows)
+
+
+def unpack_folder(uri: str) -> Path:
+    """Where zips are unpacked: beside a local index (an object store has no "beside")."""
+    local = "://" not in uri
+    return (Path(uri).parent if local else Path.home() / ".cache" / "clip-explorer") / "unpacked"
+
+
+def load_encoder(model: str, backend: str = "auto"):
+    """``bundled``, ``ARCH/TAG`` (open_clip pretrained) or ``ARCH:FILE`` (local weights)."""
+    from similarity import models
+
+    if model == "bundled":
+        return models.load_bundled(backend=backend)
+    if ":" in model:
+        arch, path = model.split(":", 1)
+        return models.load_checkpoint(path, arch, backend=backend)
+    arch, _, tag = model.partition("/")
+    return models.load_pretrained(arch, tag, backend=backend)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0].removesuffix("."))
+    parser.add_argument("paths", nargs="+", type=Path, help="folders, zips, CSV lists (path,caption) or pictures")
+    parser.add_argument("--collection", required=True, help="the name the app lists it under")
+    parser.add_argument("--model", default="bundled", help="bundled, ARCH/TAG or ARCH:WEIGHTS_FILE")
+    parser.add_argument("--captions", type=Path, help="a CSV of file,caption rows (matched by path or file name)")
+    parser.add_argument("--index", default=None, help=f"LanceDB folder or URI (default: {index_uri()})")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--workers", type=int, default=2, help="threads decoding pictures")
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    try:
+        captions = read_captions(args.captions.name, args.captions.read_bytes()) if args.captions else {}
+        encoder = load_encoder(args.model)
+        db = connect(args.index)
+        vectors = VectorTable(db, encoder.key, encoder.dim)
+    except (BadInput, OSError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    report = gather(args.paths, captions, unpack_folder(args.index or index_uri()))
+    if not report.sources:
+        print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
+        return 1
+    index_local(encoder, vectors, ItemTable(db, args.collection), report, args.batch, args.workers)
+    seconds = time.perf_counter() - t0
+    print(
+        f"{args.collection}: {report.indexed:,} files indexed, {report.unchanged:,} unchanged (skipped), "
+        f"{report.duplicates:,} duplicate pictures stored once; encoded {report.encoded_images:,} pictures and "
+        f"{report.encoded_captions:,} captions with {encoder.name} on {encoder.towers.backend} in {seconds:.0f} s"
+    )
+    if report.problems:
+        print(f"{len(report.problems):,} files skipped:", *report.problems, sep="\n  ", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

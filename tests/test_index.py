@@ -1,0 +1,126 @@
+"""Indexing big collections outside the app: LanceDB tables, resume after kill -9, bad files named."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from similarity.collection import open_image
+from similarity.index import ItemTable, Report, gather, index_local, main
+from similarity.vector_table import VectorTable, connect, indexed_collections, load_indexed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def pictures(demo, tmp_path):
+    """Real emoji pictures in a folder with a sub-folder, and their captions as a CSV."""
+    folder = tmp_path / "pictures"
+    (folder / "more").mkdir(parents=True)
+    rows = ["file,caption"]
+    for i, item in enumerate(demo.items[:40]):
+        target = folder / ("more" if i % 2 else "") / item.image_path.name
+        shutil.copy(item.image_path, target)
+        rows.append(f"{item.image_path.name},{item.caption}")
+    (tmp_path / "captions.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def run(encoder, db, paths, collection="shop", captions=None) -> Report:
+    report = gather(paths, captions or {}, Path(db.uri).parent / "unpacked")
+    return index_local(encoder, VectorTable(db, encoder.key, encoder.dim), ItemTable(db, collection), report, batch=16)
+
+
+def test_a_folder_is_indexed_once_and_a_rerun_encodes_nothing(bundled, pictures, tmp_path):
+    db = connect(str(tmp_path / "db"))
+    first = run(bundled, db, [pictures])
+    assert (first.indexed, first.encoded_images, first.problems) == (40, 40, [])
+    vectors = VectorTable(db, bundled.key, bundled.dim)
+    some = sorted(pictures.rglob("*.png"))[:3]
+    # The stored vectors are the model's own.
+    collection = load_indexed("shop", db.uri)
+    by_path = {item.image_path: item for item in collection.items}
+    own = bundled.encode_images([open_image(p) for p in some])
+    got = vectors.get([f"img:{by_path[p].id}" for p in some])
+    assert np.einsum("nd,nd->n", own, got).min() > 0.999
+    again = run(bundled, db, [pictures])
+    assert (again.unchanged, again.encoded_images, again.indexed) == (40, 0, 0)
+    assert indexed_collections(db.uri) == {"shop": 40}
+
+
+def test_captions_from_a_csv_are_indexed_with_their_pictures(bundled, pictures, tmp_path):
+    from similarity.collection import read_captions
+
+    db = connect(str(tmp_path / "db"))
+    captions = read_captions("captions.csv", (tmp_path / "captions.csv").read_bytes())
+    report = run(bundled, db, [pictures], captions=captions)
+    assert report.encoded_captions == 40
+    collection = load_indexed("shop", db.uri)
+    assert sum(item.caption is not None for item in collection.items) == 40
+
+
+def test_bad_files_are_named_and_good_ones_kept(bundled, pictures, tmp_path):
+    (pictures / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    (pictures / "empty.jpg").write_bytes(b"")
+    os.symlink(pictures / "nowhere.png", pictures / "dangling.png")
+    os.symlink(pictures / "loop-b.png", pictures / "loop-a.png")
+    os.symlink(pictures / "loop-a.png", pictures / "loop-b.png")
+    shutil.copy(next(pictures.glob("*.png")), pictures / "same-picture-again.png")
+    empty = tmp_path / "no-pictures"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("hello")
+    db = connect(str(tmp_path / "db"))
+    report = run(bundled, db, [pictures, empty, tmp_path / "missing"])
+    problems = "\n".join(report.problems)
+    for name in ("broken.png: not an image", "empty.jpg: empty file", "dangling.png", "loop-a.png", "loop-b.png"):
+        assert name in problems
+    assert f"{empty}: no pictures found" in problems and f"{tmp_path / 'missing'}: no such file" in problems
+    assert report.indexed == 41 and report.duplicates == 1
+    assert len(VectorTable(db, bundled.key, bundled.dim)) == 40  # the same picture is stored once
+
+
+def test_a_table_of_another_vector_size_is_refused_and_kept(tmp_path):
+    db = connect(str(tmp_path / "db"))
+    table = VectorTable(db, "some-model", 4)
+    table.add(["img:a"], np.eye(1, 4, dtype=np.float32))
+    with pytest.raises(ValueError, match="vectors of size 4, but this model gives 8"):
+        VectorTable(db, "some-model", 8)
+    assert len(VectorTable(db, "some-model", 4)) == 1
+
+
+def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for item in demo.items[:400]:
+        shutil.copy(item.image_path, folder / item.image_path.name)
+    index = tmp_path / "db"
+    command = [sys.executable, "-m", "similarity.index", str(folder), "--collection", "big", "--index", str(index)]
+    proc = subprocess.Popen([*command, "--batch", "8"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and not indexed_collections(str(index)).get("big", 0) >= 40:
+            time.sleep(0.2)
+        before = indexed_collections(str(index)).get("big", 0)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert 40 <= before < 400, "the indexer should have been killed part-way"
+    report = run(bundled, connect(str(index)), [folder], collection="big")
+    done = indexed_collections(str(index))["big"]
+    assert report.unchanged >= before and report.encoded_images <= 400 - before
+    assert done == 400 and len(VectorTable(connect(str(index)), bundled.key, bundled.dim)) == 400
+
+
+def test_the_command_line_says_what_it_did_and_refuses_nothing_to_index(pictures, tmp_path, capsys):
+    assert main([str(pictures), "--collection", "cli", "--index", str(tmp_path / "db")]) == 0
+    assert "cli: 40 files indexed" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([str(empty), "--collection", "none", "--index", str(tmp_path / "db")]) == 1
+    assert f"{empty}: no pictures found" in capsys.readouterr().err
