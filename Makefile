@@ -7,10 +7,11 @@ export HF_HUB_OFFLINE ?= 1
 
 .PHONY: run serve-class test system lint bench model clean-venv
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements-dev.txt
+	$(PY) -m pip install --no-deps -e .
 	touch $@
 
 # The bundled model's towers for ONNX Runtime (~10 s, once; rebuilt when the weights change).
@@ -32,7 +33,12 @@ serve-class: system $(VENV)/.installed $(ONNX)
 system:
 	bash scripts/system-deps.sh
 
-test: system $(VENV)/.installed $(ONNX)
+# Ray is an optional extra (the --runner ray indexer): installed for its tests.
+$(VENV)/.ray: $(VENV)/.installed requirements-ray.txt
+	$(PY) -m pip install -r requirements-ray.txt
+	touch $@
+
+test: system $(VENV)/.installed $(VENV)/.ray $(ONNX)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

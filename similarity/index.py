@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from similarity.collection import (
     IMAGE_SUFFIXES,
     BadInput,
@@ -106,7 +108,7 @@ def _walk(folder: Path, report: Report) -> None:
         report.problems.append(f"{folder}: no pictures found ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
 
-def _decode(source: Source):
+def decode(source: Source):
     """(source, content id, picture, size, mtime) or (source, BadInput)."""
     try:
         data = source.path.read_bytes()
@@ -120,11 +122,28 @@ def _decode(source: Source):
 
 def _decoded_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int) -> Iterator[list]:
     """Batches of decoded pictures; the next batch decodes while the caller encodes this one."""
-    ahead: list[Future] = [pool.submit(_decode, s) for s in todo[:batch]]
+    ahead: list[Future] = [pool.submit(decode, s) for s in todo[:batch]]
     for start in range(batch, len(todo) + batch, batch):
-        following = [pool.submit(_decode, s) for s in todo[start : start + batch]]
+        following = [pool.submit(decode, s) for s in todo[start : start + batch]]
         yield [f.result() for f in ahead]
         ahead = following
+
+
+def pending(report: Report, items: ItemTable) -> list[Source]:
+    """The sources not indexed yet with their current size and time (a rerun resumes here)."""
+    seen = items.seen()
+    todo = []
+    for s in report.sources:
+        try:
+            stat = s.path.stat()
+        except OSError:
+            todo.append(s)  # decoding names the problem
+            continue
+        if seen.get(str(s.path)) == (stat.st_size, stat.st_mtime):
+            report.unchanged += 1
+        else:
+            todo.append(s)
+    return todo
 
 
 def index_local(
@@ -133,46 +152,43 @@ def index_local(
     """Encode and store every source not indexed yet (in-process runner)."""
     from tqdm import tqdm
 
-    seen = items.seen()
-    todo = []
-    for s in report.sources:
-        try:
-            stat = s.path.stat()
-        except OSError:
-            todo.append(s)  # _decode names the problem
-            continue
-        if seen.get(str(s.path)) == (stat.st_size, stat.st_mtime):
-            report.unchanged += 1
-        else:
-            todo.append(s)
+    todo = pending(report, items)
     with (
         ThreadPoolExecutor(workers) as pool,
         tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection}", smoothing=0.1) as bar,
     ):
         for decoded in _decoded_batches(todo, pool, batch):
-            store_batch(encoder, vectors, items, decoded, report)
+            good = [d for d in decoded if not isinstance(d[1], Exception)]
+            report.problems += [str(d[1]) for d in decoded if isinstance(d[1], Exception)]
+            new = {image_key_of(cid): picture for _, cid, picture, *_ in good if image_key_of(cid) not in vectors}
+            captions = {caption_key(c): c for c in (clean_caption(d[0].caption or "") for d in good) if c}
+            captions = {k: captions[k] for k in vectors.missing(list(captions))}
+            commit(
+                vectors,
+                items,
+                [(source, cid, size, mtime) for source, cid, _, size, mtime in good],
+                dict(zip(new, encoder.encode_images(list(new.values())))) if new else {},
+                dict(zip(captions, encoder.encode_texts(list(captions.values())))) if captions else {},
+                report,
+            )
             bar.update(len(decoded))
     return report
 
 
-def store_batch(encoder, vectors: VectorTable, items: ItemTable, decoded: list, report: Report) -> None:
-    """Encode what is new in one decoded batch; vectors first, then the item rows that point at them."""
-    good = [d for d in decoded if not isinstance(d[1], Exception)]
-    report.problems += [str(d[1]) for d in decoded if isinstance(d[1], Exception)]
-    new = {}
-    for _, cid, picture, *_ in good:
+def commit(vectors: VectorTable, items: ItemTable, good: list, images: dict, captions: dict, report: Report) -> None:
+    """Store one batch: new vectors first, then the item rows that point at them (a kill between loses nothing).
+
+    ``good``: (source, content id, size, mtime) per readable file; ``images``
+    and ``captions``: store key -> vector, for the keys encoded for this batch.
+    """
+    for cid in (cid for _, cid, *_ in good):
         report.duplicates += cid in report.seen_ids
         report.seen_ids.add(cid)
-        if image_key_of(cid) not in vectors:
-            new.setdefault(image_key_of(cid), picture)
-    if new:
-        vectors.add(list(new), encoder.encode_images(list(new.values())))
-        report.encoded_images += len(new)
-    captions = {caption_key(c): c for c in (clean_caption(d[0].caption or "") for d in good) if c}
-    missing = vectors.missing(list(captions))
-    if missing:
-        vectors.add(missing, encoder.encode_texts([captions[k] for k in missing]))
-        report.encoded_captions += len(missing)
+    for encoded, counter in ((images, "encoded_images"), (captions, "encoded_captions")):
+        new = vectors.missing(list(encoded))
+        if new:
+            vectors.add(new, np.stack([encoded[k] for k in new]))
+            setattr(report, counter, getattr(report, counter) + len(new))
     rows = [
         {
             "path": str(s.path),
@@ -181,7 +197,7 @@ def store_batch(encoder, vectors: VectorTable, items: ItemTable, decoded: list, 
             "mtime": mtime,
             "id": cid,
         }
-        for s, cid, _, size, mtime in good
+        for s, cid, size, mtime in good
     ]
     items.add(rows)
     report.indexed += len(rows)
@@ -214,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--captions", type=Path, help="a CSV of file,caption rows (matched by path or file name)")
     parser.add_argument("--index", default=None, help=f"LanceDB folder or URI (default: {index_uri()})")
     parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--workers", type=int, default=2, help="threads decoding pictures")
+    parser.add_argument("--workers", type=int, default=2, help="threads decoding pictures (local runner)")
+    parser.add_argument("--runner", choices=("local", "ray"), default="local", help="in this process, or on Ray")
+    parser.add_argument("--address", help="a Ray cluster (host:port or ray://host:port); default: a local Ray")
+    parser.add_argument("--actors", type=int, default=2, help="model replicas on Ray")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     try:
@@ -229,7 +248,17 @@ def main(argv: list[str] | None = None) -> int:
     if not report.sources:
         print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
         return 1
-    index_local(encoder, vectors, ItemTable(db, args.collection), report, args.batch, args.workers)
+    items = ItemTable(db, args.collection)
+    if args.runner == "ray":
+        from similarity.ray_runner import RayUnavailable, index_ray
+
+        try:
+            index_ray(args.model, vectors, items, report, args.address, args.batch, args.actors)
+        except RayUnavailable as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    else:
+        index_local(encoder, vectors, items, report, args.batch, args.workers)
     seconds = time.perf_counter() - t0
     print(
         f"{args.collection}: {report.indexed:,} files indexed, {report.unchanged:,} unchanged (skipped), "

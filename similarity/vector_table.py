@@ -97,6 +97,9 @@ class VectorTable:
     def __contains__(self, key: str) -> bool:
         return key in self._row
 
+    def keys(self) -> list[str]:
+        return list(self._row)
+
     def missing(self, keys: list[str]) -> list[str]:
         return [k for k in dict.fromkeys(keys) if k not in self._row]
 
