@@ -21,7 +21,7 @@ left, right = st.columns([2, 1])
 with left:
     kinds = kind_filter(space)
 k = right.slider("How many results (k)", 1, MAX_RESULTS, DEFAULT_RESULTS, key="k")
-result = search(space, query, k, kinds, cache.baselines(encoder, space, query))
+result = search(space, query, k, kinds, cache.baselines(encoder, space, query), cache.ann_index(space, kinds))
 if result.note:
     st.caption(result.note)
 st.markdown(result.relevance.sentence(NULL_NAMES[query.modality]))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from similarity import models, projection
+from similarity import ann, models, projection
 from similarity.collection import DEMO_VECTORS, Collection, load_demo, thumbnail_png
 from similarity.embed import CAPTION, IMAGE, Space, embed_collection
 from similarity.relevance import (
@@ -95,6 +95,7 @@ SIZES = {
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
     "thumbnails": 4096,  # ~5-20 KB each
+    "ann": 2,  # IVF indexes of big spaces (a second copy of their vectors each)
 }
 
 
@@ -193,6 +194,36 @@ def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Spac
         return space
 
     return shared("space", (encoder.key, collection.content_hash, root), compute)
+
+
+_building: set = set()
+_building_lock = threading.Lock()
+
+
+def ann_index(space: Space, kinds: tuple[str, ...]):
+    """The space's ANN index when it is big enough to need one; None while it is built.
+
+    The build runs once per server in the shared worker; until it is ready,
+    searches are exact (slower, never wrong).
+    """
+    rows = space.rows(kinds)
+    if len(rows) < ann.ANN_FROM:
+        return None
+    cache, key = caches()["ann"], (space.key, kinds)
+    if key in cache:
+        return cache.get(key, lambda: None)
+    with _building_lock:
+        if key not in _building:
+            _building.add(key)
+
+            def build():
+                try:
+                    cache.get(key, lambda: ann.build(space.vectors, rows))
+                finally:
+                    _building.discard(key)
+
+            _workers().submit(build)
+    return None
 
 
 # --- what hangs off a space ---------------------------------------------------
