@@ -4,7 +4,7 @@ import streamlit as st
 
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.plots import angle_view, embedding_map
-from similarity.projection import PROJECTORS, map_report
+from similarity.projection import MAX_POINTS, PROJECTORS, map_report, map_rows
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import item_grid, kind_filter, query_picker
@@ -27,7 +27,12 @@ try:
 except ValueError as err:
     st.info(str(err))
     st.stop()
-rows = space.rows(kinds)
+rows = map_rows(space.rows(kinds), method)
+if len(rows) < len(space.rows(kinds)):
+    st.caption(
+        f"The map shows a seeded sample of {len(rows):,} of {len(space.rows(kinds)):,} items ({method} maps at "
+        f"most {MAX_POINTS[method]:,}); its linked results are the query's nearest among them. Search covers all."
+    )
 report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))
 labels = space.labels(rows)
 groups = space.kind[rows].tolist() if colour.startswith("kind") else [space.item_of(r).label or "unknown" for r in rows]

@@ -12,10 +12,14 @@ import numpy as np
 
 from similarity.limits import MAX_CLUSTERS, SCAN_K_MAX
 
+BIG = 20_000  # above this: mini-batch k-means, the k scan on a sample, no O(n^2) clusterers
+
 
 def _kmeans(vectors, k, seed):
-    from sklearn.cluster import KMeans
+    from sklearn.cluster import KMeans, MiniBatchKMeans
 
+    if len(vectors) > BIG:  # full k-means passes over every item many times; mini-batches scale
+        return MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=4096, random_state=seed).fit_predict(vectors)
     return KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(vectors)
 
 
@@ -46,6 +50,11 @@ def cluster(method: str, vectors: np.ndarray, k: int | None = None, seed: int = 
         raise ValueError(f"unknown clustering {method!r}: choose one of {', '.join(CLUSTERERS)}")
     fn, needs_k = CLUSTERERS[method]
     n = len(vectors)
+    if n > BIG and fn is not _kmeans:
+        raise ValueError(
+            f"{method} compares every pair of items: {n:,} items would need ~{n * n * 8 / 1e9:,.0f} GB. "
+            f"It runs up to {BIG:,} items; use k-means (mini-batch above {BIG:,})."
+        )
     if needs_k:
         if k is None or not 2 <= k <= n - 1:
             raise ValueError(
@@ -226,9 +235,9 @@ def estimate_seconds(n: int, scan: bool) -> float:
     a k scan ~4 s, one k-means ~0.3 s); for a progress bar, not a promise.
 
     >>> estimate_seconds(1861, scan=True)
-    4.0
+    4.3
     """
-    return (4.0 if scan else 0.3) * max(n, 1000) / 1861
+    return (4.0 * min(n, BIG) / 1861 if scan else 0) + 0.3 * max(n, 1000) / 1861
 
 
 def explore_clusters(
@@ -246,7 +255,11 @@ def explore_clusters(
     data = fit_pca(vectors, reduce, seed).apply(vectors) if reduce else vectors
     scan, notes = None, []
     if CLUSTERERS[method][1] and k is None:
-        scan = scan_k(data, scan_range(len(vectors), n_known), seed)
+        sample = data
+        if len(data) > BIG:
+            sample = data[np.random.default_rng(seed).choice(len(data), BIG, replace=False)]
+            notes.append(f"k was chosen on a seeded sample of {BIG:,} of {len(data):,} items.")
+        scan = scan_k(sample, scan_range(len(vectors), n_known), seed)
         k = scan.best_k
         known = f"; the collection has {n_known} known categories" if n_known else ""
         notes.append(f"k = {k} has the best silhouette of k = 2…{int(scan.ks[-1])}{known}.")

@@ -144,6 +144,23 @@ UMAP_COMPILE_SECONDS = 7.0
 _compiled: set[str] = set()
 
 
+# The most points a map fits and draws: beyond, a seeded sample (t-SNE is O(n log n) with a large
+# constant; ~100k WebGL points are ~10 MB of JSON, far below Streamlit's message limit).
+MAX_POINTS = {"PCA": 100_000, "UMAP": 100_000, "t-SNE": 20_000}
+
+
+def map_rows(rows: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
+    """The rows a ``method`` map shows: all of them, or a seeded sample of :data:`MAX_POINTS`.
+
+    >>> len(map_rows(np.arange(50_000), "t-SNE")), len(map_rows(np.arange(50), "t-SNE"))
+    (20000, 50)
+    """
+    cap = MAX_POINTS[method]
+    if len(rows) <= cap:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, cap, replace=False))
+
+
 def estimate_seconds(method: str, n: int) -> float:
     """Rough time to fit ``method`` on ``n`` points on this kind of machine.
 

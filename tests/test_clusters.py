@@ -81,3 +81,18 @@ def test_noise_is_counted_and_the_silhouette_says_what_it_covers():
         f"measured on the {share:.0%} of items" in result.summary()
         and f"{result.noise:,} items are noise" in result.summary()
     )
+
+
+def test_big_collections_cluster_with_mini_batches_and_refuse_pairwise_methods():
+    from similarity.clusters import BIG, explore_clusters
+
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((6, 16))
+    vectors = centres[rng.integers(0, 6, BIG + 5_000)] + 0.3 * rng.standard_normal((BIG + 5_000, 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    result = explore_clusters(vectors, "k-means")
+    assert len(result.labels) == len(vectors) and result.scan.best_k == 6
+    assert any(f"sample of {BIG:,}" in note for note in result.notes)
+    for method in ("HDBSCAN", "Agglomerative (average, cosine)"):
+        with pytest.raises(ValueError, match="compares every pair of items"):
+            explore_clusters(vectors, method, k=6)

@@ -293,8 +293,8 @@ def filtered_space(space: Space, pca, n: int) -> Space:
 
 
 def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
-    """A 2-D map of the rows of ``kinds``, fitted once per server, with progress for slow methods."""
-    rows = space.rows(kinds)
+    """A 2-D map of the rows of ``kinds`` (a seeded sample of big spaces), fitted once per server."""
+    rows = projection.map_rows(space.rows(kinds), method)
     return shared_with_progress(
         "map",
         (space.key, method, kinds),
