@@ -1,0 +1,198 @@
+"""Big collections on this machine: search, ANN, clustering, maps, opening and indexing.
+
+Synthetic clustered, seeded unit vectors (100k and 1M x 512 float32) stand in
+for a catalogue's embeddings; a generated folder of real image files measures
+indexing. Every figure is printed next to its baseline from the same run:
+
+- exact top-10 vs a plain matrix-vector product over the same matrix (the
+  memory-bandwidth bound);
+- the IVF index: build time, p50/p95 latency, recall@10 against exact search
+  on held-out queries, and the process RSS holding it;
+- MiniBatchKMeans at 1M, UMAP at 100k (warm: numba compiled first);
+- opening an indexed 100k collection as the app does (LanceDB -> Space);
+- indexing throughput end to end vs the model's raw forward on ready tensors,
+  and local Ray vs in-process.
+
+Run: ``python benchmarks/bench_big.py [--sizes 100000 1000000] [--skip umap ray]``.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+D = 512
+
+
+def clustered(n: int, seed: int = 0, d: int = D) -> np.ndarray:
+    """``n`` unit vectors around 1,000 seeded centres (like products in categories)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((1000, d)).astype(np.float32)
+    out = np.empty((n, d), np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        # Noise as strong as the centre: items of one category at cosine ~0.5 to each other.
+        block = centres[rng.integers(0, 1000, m)] + rng.standard_normal((m, d)).astype(np.float32)
+        out[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def ms(samples) -> str:
+    return f"p50 {np.percentile(samples, 50) * 1e3:.2f} ms, p95 {np.percentile(samples, 95) * 1e3:.2f} ms"
+
+
+def rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def search_figures(n: int) -> None:
+    from similarity import ann
+    from similarity.search import top_k
+
+    vectors = clustered(n + 200)
+    vectors, queries = vectors[:n], vectors[n:]  # held-out queries from the same distribution
+    product, exact = [], []
+    for q in queries[:50]:
+        t = time.perf_counter()
+        vectors @ q
+        product.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        top_k(q, vectors, 10)
+        exact.append(time.perf_counter() - t)
+    print(f"[{n:,}] matrix-vector product alone (bandwidth bound): {ms(product)}")
+    print(f"[{n:,}] exact top-10: {ms(exact)} ({np.median(exact) / np.median(product):.2f}x the bound)")
+    before = rss_gb()
+    index = ann.build(vectors, np.arange(n))
+    print(
+        f"[{n:,}] IVF build {index.build_seconds:.1f} s ({len(index.centroids):,} lists, nprobe {index.nprobe}, "
+        f"tuned recall@10 {index.recall:.3f}); index memory +{rss_gb() - before:.2f} GB, RSS {rss_gb():.2f} GB"
+    )
+    truth = ann.exact_top(vectors, np.arange(n), queries, np.full(len(queries), -1), 10)
+    lat, recalls = [], []
+    for q, t_rows in zip(queries, truth):
+        t = time.perf_counter()
+        rows, _ = index.search(q, 10)
+        lat.append(time.perf_counter() - t)
+        recalls.append(len(np.intersect1d(rows, t_rows)) / 10)
+    print(
+        f"[{n:,}] IVF search: {ms(lat)}, recall@10 {np.mean(recalls):.3f} on 200 unseen queries "
+        f"({np.median(exact) / np.median(lat):.0f}x faster than exact)"
+    )
+    if n >= 1_000_000:
+        from similarity.clusters import cluster
+
+        t = time.perf_counter()
+        cluster("k-means", vectors, k=50)
+        print(f"[{n:,}] mini-batch k-means, k = 50: {time.perf_counter() - t:.1f} s (goal <= 30 s)")
+
+
+def umap_figure(n: int = 100_000) -> None:
+    from similarity.projection import fit_map
+
+    fit_map("UMAP", clustered(2_000, seed=3))  # compile numba first: "warm"
+    t = time.perf_counter()
+    fit_map("UMAP", clustered(n, seed=2))
+    print(f"[{n:,}] UMAP map, warm: {time.perf_counter() - t:.1f} s (goal <= 90 s)")
+
+
+def open_figure(n: int = 100_000) -> None:
+    """Write an indexed collection of ``n`` items (fake paths), then open it as the app does."""
+    from similarity.embed import embed_collection
+    from similarity.models import load_bundled
+    from similarity.vector_table import ItemTable, VectorTable, connect, load_indexed
+
+    encoder = load_bundled()
+    vectors = clustered(n, d=encoder.dim)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = connect(tmp)
+        ids = [f"{i:020x}" for i in range(n)]
+        VectorTable(db, encoder.key, encoder.dim).add([f"img:{i}" for i in ids], vectors)
+        ItemTable(db, "catalogue").add(
+            [
+                {"path": f"/catalogue/{i}.jpg", "caption": None, "size": 1000, "mtime": 0.0, "id": c}
+                for i, c in enumerate(ids)
+            ]
+        )
+        t = time.perf_counter()
+        collection = load_indexed("catalogue", tmp)
+        space = embed_collection(encoder, VectorTable(connect(tmp), encoder.key, encoder.dim), collection)
+        seconds = time.perf_counter() - t
+        disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 1e6
+    assert space.encoded_images == 0 and len(space.vectors) == n
+    print(f"[{n:,}] opening an indexed collection (LanceDB -> Space, nothing encoded): {seconds:.1f} s (goal <= 5 s)")
+    print(f"[{n:,}] its LanceDB folder: {disk:,.0f} MB")
+
+
+def indexing_figures(n_files: int = 1_000, ray: bool = True) -> None:
+    """End-to-end indexing of real PNG files vs the model's raw forward on ready tensors."""
+    from PIL import Image
+
+    from similarity.collection import DEMO_DIR
+    from similarity.index import gather, index_local
+    from similarity.models import load_bundled
+    from similarity.vector_table import ItemTable, VectorTable, connect
+
+    encoder = load_bundled()
+    demo = sorted((DEMO_DIR / "images").glob("*.png"))
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "pictures"
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        for i in range(n_files):  # demo emoji on random backgrounds at photo-like sizes: distinct files
+            im = Image.open(demo[i % len(demo)]).convert("RGB").resize((256, 256))
+            canvas = Image.new("RGB", (320, 240), tuple(int(c) for c in rng.integers(0, 256, 3)))
+            canvas.paste(im.resize((200, 200)), (60, 20))
+            canvas.save(folder / f"{i:05d}.jpg", quality=90)
+        pictures = [Image.open(p).convert("RGB") for p in sorted(folder.glob("*.jpg"))[:256]]
+        encoder.encode_images(pictures[:64])
+        t = time.perf_counter()
+        encoder.encode_images(pictures)
+        raw = len(pictures) / (time.perf_counter() - t)
+        runs = {}
+        for runner in ("local", "ray") if ray else ("local",):
+            db = connect(str(Path(tmp) / runner))
+            report = gather([folder], {}, Path(tmp) / "unpacked")
+            vectors, items = VectorTable(db, encoder.key, encoder.dim), ItemTable(db, "bench")
+            t = time.perf_counter()
+            if runner == "ray":
+                from similarity.ray_runner import connect as connect_ray
+                from similarity.ray_runner import index_ray
+
+                connect_ray(None, num_cpus=2)
+                t = time.perf_counter()  # the cluster's start is not indexing
+                index_ray("bundled", vectors, items, report, batch=64, actors=2)
+            else:
+                index_local(encoder, vectors, items, report)
+            runs[runner] = n_files / (time.perf_counter() - t)
+    print(f"raw forward on decoded pictures ({encoder.towers.backend}): {raw:.0f} pictures/s")
+    for runner, rate in runs.items():
+        print(f"indexing {n_files:,} JPEG files, {runner}: {rate:.0f} pictures/s ({rate / raw:.2f}x the raw forward)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["search", "umap", "open", "index", "ray"])
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs; numpy threads as set by the environment")
+    if "search" not in args.skip:
+        for n in args.sizes:
+            search_figures(n)
+    if "open" not in args.skip:
+        open_figure()
+    if "umap" not in args.skip:
+        umap_figure()
+    if "index" not in args.skip:
+        indexing_figures(ray="ray" not in args.skip)
+
+
+if __name__ == "__main__":
+    main()
