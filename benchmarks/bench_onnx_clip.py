@@ -18,6 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "2")
 import numpy as np  # noqa: E402
 import open_clip  # noqa: E402
 import torch  # noqa: E402
+from bench_encode import rate  # noqa: E402  (benchmarks/ is on the path when run as a script)
 from PIL import Image  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
@@ -25,16 +26,6 @@ from similarity import onnx_backend  # noqa: E402
 from similarity.models import load_checkpoint  # noqa: E402
 
 ARCH, THREADS, BATCH = "ViT-B-32", 2, 32
-
-
-def rate(fn, items, repeats=2) -> float:
-    fn(items[:4])  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(items)
-        best = min(best, time.perf_counter() - start)
-    return len(items) / best
 
 
 def main():
@@ -55,8 +46,8 @@ def main():
         figures = {}
         for encoder in (eager, fast):
             figures[encoder.towers.backend] = (
-                rate(encoder.encode_images, pictures),
-                rate(encoder.encode_texts, captions),
+                rate(encoder.encode_images, pictures, repeats=2),
+                rate(encoder.encode_texts, captions, repeats=2),
             )
             pics, caps = figures[encoder.towers.backend]
             print(f"{encoder.towers.backend:13s} pictures {pics:6.1f}/s, captions {caps:6.1f}/s ({THREADS} threads)")
