@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -249,16 +250,21 @@ def main(argv: list[str] | None = None) -> int:
         print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
         return 1
     items = ItemTable(db, args.collection)
-    if args.runner == "ray":
-        from similarity.ray_runner import RayUnavailable, index_ray
+    try:
+        if args.runner == "ray":
+            from similarity.ray_runner import index_ray
 
-        try:
             index_ray(args.model, vectors, items, report, args.address, args.batch, args.actors)
-        except RayUnavailable as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    else:
-        index_local(encoder, vectors, items, report, args.batch, args.workers)
+        else:
+            index_local(encoder, vectors, items, report, args.batch, args.workers)
+    except (OSError, RuntimeError) as err:  # LanceDB reports IO errors (a full disk) as RuntimeError
+        reason = re.sub(r"^lance error: \w+\(\w+\): ", "", str(err)).split(", /")[0]
+        print(
+            f"error: {reason}. {report.indexed:,} files were indexed before it and are kept; "
+            "fix the cause (free some space, start Ray) and rerun: it resumes there.",
+            file=sys.stderr,
+        )
+        return 3
     seconds = time.perf_counter() - t0
     print(
         f"{args.collection}: {report.indexed:,} files indexed, {report.unchanged:,} unchanged (skipped), "

@@ -124,3 +124,29 @@ def test_the_command_line_says_what_it_did_and_refuses_nothing_to_index(pictures
     empty.mkdir()
     assert main([str(empty), "--collection", "none", "--index", str(tmp_path / "db")]) == 1
     assert f"{empty}: no pictures found" in capsys.readouterr().err
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs (needs root, as in CI's container); the test is skipped where it cannot be mounted."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_stops_with_a_message_keeps_what_was_stored_and_a_rerun_resumes(demo, small_disk, capsys):
+    command = [str(demo.items[0].image_path.parent), "--collection", "full", "--index", str(small_disk / "db")]
+    assert main(command) == 3
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "rerun: it resumes there" in err
+    kept = indexed_collections(str(small_disk / "db"))["full"]
+    assert 0 < kept < len(demo.items) // 2  # the batches committed before the disk filled are readable
+    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    assert main(command) == 0
+    assert f"{kept:,} unchanged (skipped)" in capsys.readouterr().out
+    assert indexed_collections(str(small_disk / "db"))["full"] == len(
+        {i.image_path for i in demo.items if i.image_path}
+    )

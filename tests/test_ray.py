@@ -64,7 +64,7 @@ def test_an_unreachable_cluster_is_named_quickly(pictures_dir, tmp_path, capsys)
             "127.0.0.1:9",
         ]
     )
-    assert code == 2
+    assert code == 3
     assert "cannot reach a Ray cluster at 127.0.0.1:9" in capsys.readouterr().err
 
 
