@@ -57,16 +57,19 @@ class OnnxTowers:
 
     backend = "ONNX Runtime"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, image_model: str = "image.onnx"):
         import onnxruntime as ort
 
         folder = Path(folder)
+        self.folder = folder
         self.manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
         # Idle worker threads sleep instead of spinning: a server runs many sessions' small batches at once.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._image = ort.InferenceSession(str(folder / "image.onnx"), options, providers=["CPUExecutionProvider"])
+        self._image = ort.InferenceSession(str(folder / image_model), options, providers=["CPUExecutionProvider"])
+        if image_model != "image.onnx":
+            self.backend = f"ONNX Runtime ({image_model})"
         self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=["CPUExecutionProvider"])
         text = self.manifest["text"]
         if text["tokenizer"] == "open_clip":
@@ -223,6 +226,22 @@ def export_bundled(folder: Path | None = None) -> Path:
     spec = {"tokenizer": "tokenizers", "file": tokenizer, "pad_token": "[PAD]"}
     export(encoder, target, {**spec, "context_length": text_cfg["context_length"]})
     return target
+
+
+def int8_towers(towers: OnnxTowers) -> OnnxTowers:
+    """The same towers with the picture tower's weights quantised to int8 (made once, beside the export).
+
+    Opt-in only: int8 vectors approximate the fp32 ones; measure what that
+    costs on your own pictures first (:func:`similarity.index.int8_check`).
+    """
+    target = towers.folder / "image.int8.onnx"
+    if not target.exists():
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = target.with_suffix(".tmp.onnx")
+        quantize_dynamic(str(towers.folder / "image.onnx"), str(tmp), weight_type=QuantType.QInt8)
+        tmp.replace(target)
+    return OnnxTowers(towers.folder, target.name)
 
 
 def open_clip_folder(key: str) -> Path:

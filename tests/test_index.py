@@ -150,3 +150,15 @@ def test_a_full_disk_stops_with_a_message_keeps_what_was_stored_and_a_rerun_resu
     assert indexed_collections(str(small_disk / "db"))["full"] == len(
         {i.image_path for i in demo.items if i.image_path}
     )
+
+
+def test_int8_is_opt_in_and_says_its_recall_before_indexing(bundled, pictures, tmp_path, capsys):
+    assert main([str(pictures), "--collection", "q", "--index", str(tmp_path / "db"), "--int8"]) == 0
+    out = capsys.readouterr().out
+    recall = float(out.split("recall@10 = ")[1].split()[0])
+    assert 0.5 <= recall <= 1 and out.index("recall@10") < out.index("q: 40 files indexed")
+    db = connect(str(tmp_path / "db"))
+    collection = load_indexed("q", db.uri)
+    approx = VectorTable(db, bundled.key, bundled.dim).get([f"img:{i.id}" for i in collection.items])
+    exact = bundled.encode_images([open_image(i.image_path) for i in collection.items])
+    assert np.einsum("nd,nd->n", approx, exact).min() > 0.95  # close to, not equal to, fp32
