@@ -107,14 +107,15 @@ def open_figure(n: int = 100_000) -> None:
     """Write an indexed collection of ``n`` items (fake paths), then open it as the app does."""
     from similarity.embed import embed_collection
     from similarity.models import load_bundled
-    from similarity.vector_table import ItemTable, VectorTable, connect, load_indexed
+    from similarity.store import EmbeddingStore, connect
+    from similarity.vector_table import ItemTable, load_indexed
 
     encoder = load_bundled()
     vectors = clustered(n, d=encoder.dim)
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(tmp)
         ids = [f"{i:020x}" for i in range(n)]
-        VectorTable(db, encoder.key, encoder.dim).add([f"img:{i}" for i in ids], vectors)
+        EmbeddingStore(db.uri, encoder.key, dim=encoder.dim).add([f"img:{i}" for i in ids], vectors)
         ItemTable(db, "catalogue").add(
             [
                 {"path": f"/catalogue/{i}.jpg", "caption": None, "size": 1000, "mtime": 0.0, "id": c}
@@ -123,7 +124,7 @@ def open_figure(n: int = 100_000) -> None:
         )
         t = time.perf_counter()
         collection = load_indexed("catalogue", tmp)
-        space = embed_collection(encoder, VectorTable(connect(tmp), encoder.key, encoder.dim), collection)
+        space = embed_collection(encoder, EmbeddingStore(tmp, encoder.key, dim=encoder.dim), collection)
         seconds = time.perf_counter() - t
         disk = sum(p.stat().st_size for p in Path(tmp).rglob("*") if p.is_file()) / 1e6
     assert space.encoded_images == 0 and len(space.vectors) == n
@@ -138,7 +139,8 @@ def indexing_figures(n_files: int = 1_000, ray: bool = True) -> None:
     from similarity.collection import DEMO_DIR
     from similarity.index import gather, index_local
     from similarity.models import load_bundled
-    from similarity.vector_table import ItemTable, VectorTable, connect
+    from similarity.store import EmbeddingStore, connect
+    from similarity.vector_table import ItemTable
 
     encoder = load_bundled()
     demo = sorted((DEMO_DIR / "images").glob("*.png"))
@@ -160,7 +162,7 @@ def indexing_figures(n_files: int = 1_000, ray: bool = True) -> None:
         for runner in ("local", "ray") if ray else ("local",):
             db = connect(str(Path(tmp) / runner))
             report = gather([folder], {}, Path(tmp) / "unpacked")
-            vectors, items = VectorTable(db, encoder.key, encoder.dim), ItemTable(db, "bench")
+            vectors, items = EmbeddingStore(db.uri, encoder.key, dim=encoder.dim), ItemTable(db, "bench")
             t = time.perf_counter()
             if runner == "ray":
                 from similarity.ray_runner import connect as connect_ray

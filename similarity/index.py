@@ -2,7 +2,7 @@
 
 Walks folders, zips and CSV lists (``path,caption`` rows), decodes pictures
 in worker threads while the model encodes the previous batch, and writes
-each batch to LanceDB (:mod:`similarity.vector_table`) in one commit. A
+each batch to LanceDB (:mod:`similarity.store`, :mod:`similarity.vector_table`) in one commit. A
 rerun (after Ctrl+C or ``kill -9``) skips files already indexed with the same
 size and modification time, and never encodes a picture twice: the same
 picture under two names is stored once. Bad files are skipped and listed
@@ -34,7 +34,8 @@ from similarity.collection import (
     unpack_zip,
 )
 from similarity.embed import caption_key, image_key_of
-from similarity.vector_table import ItemTable, VectorTable, connect, index_uri
+from similarity.store import EmbeddingStore, connect
+from similarity.vector_table import ItemTable, index_uri
 
 BATCH = 64
 
@@ -148,7 +149,7 @@ def pending(report: Report, items: ItemTable) -> list[Source]:
 
 
 def index_local(
-    encoder, vectors: VectorTable, items: ItemTable, report: Report, batch: int = BATCH, workers: int = 2
+    encoder, vectors: EmbeddingStore, items: ItemTable, report: Report, batch: int = BATCH, workers: int = 2
 ) -> Report:
     """Encode and store every source not indexed yet (in-process runner)."""
     from tqdm import tqdm
@@ -176,7 +177,7 @@ def index_local(
     return report
 
 
-def commit(vectors: VectorTable, items: ItemTable, good: list, images: dict, captions: dict, report: Report) -> None:
+def commit(vectors: EmbeddingStore, items: ItemTable, good: list, images: dict, captions: dict, report: Report) -> None:
     """Store one batch: new vectors first, then the item rows that point at them (a kill between loses nothing).
 
     ``good``: (source, content id, size, mtime) per readable file; ``images``
@@ -268,15 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
+    uri = args.index or index_uri()
     try:
         captions = read_captions(args.captions.name, args.captions.read_bytes()) if args.captions else {}
         encoder = load_encoder(args.model)
-        db = connect(args.index)
-        vectors = VectorTable(db, encoder.key, encoder.dim)
+        vectors = EmbeddingStore(uri, encoder.key, dim=encoder.dim)
+        db = connect(uri)
     except (BadInput, OSError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    report = gather(args.paths, captions, unpack_folder(args.index or index_uri()))
+    report = gather(args.paths, captions, unpack_folder(uri))
     if not report.sources:
         print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
         return 1

@@ -20,7 +20,8 @@ import numpy as np
 from similarity.collection import clean_caption
 from similarity.embed import caption_key, image_key_of
 from similarity.index import Report, Source, commit, decode, load_encoder, pending
-from similarity.vector_table import ItemTable, VectorTable
+from similarity.store import EmbeddingStore
+from similarity.vector_table import ItemTable
 
 
 class RayUnavailable(RuntimeError):
@@ -78,7 +79,7 @@ class EncodeActor:
 
 def index_ray(
     model: str,
-    vectors: VectorTable,
+    vectors: EmbeddingStore,
     items: ItemTable,
     report: Report,
     address: str | None = None,

@@ -1,14 +1,24 @@
-"""Persistent embedding cache: one folder per model, vectors keyed by content.
+"""Persistent embedding store on LanceDB: one table per model, vectors keyed by content.
 
-Each :meth:`EmbeddingStore.add` writes one new shard file (``.npz`` with keys
-and float32 vectors) through a temporary file and ``os.replace``, so a crash
-or a killed session never leaves a half-written shard: everything embedded
-before it survives, and embedding resumes where it stopped.
+A store is a LanceDB database: a folder (the per-user default, or
+``$CLIP_EXPLORER_CACHE``) or an object-store URI (``s3://...``). Each model
+has one table, ``vectors__<model key>``: ``key`` (content hash and modality,
+see :mod:`similarity.embed`), ``kind`` and ``vector``. Every :meth:`add` is
+one LanceDB commit, so a crash or a killed writer never leaves half a batch:
+everything stored before survives, and embedding resumes where it stopped.
+Many readers and writers (the sessions of a server, several processes, the
+indexing CLI) share a table; each store reads it once into memory and
+answers :meth:`get` from there.
 
 A store can also read *shipped* vectors (:func:`write_shipped`): a compact
 float16 file made once for a bundled collection and tagged with the model key
 that made it, so a fresh install starts with nothing to encode and a retrained
-model ignores vectors that are no longer its own.
+model ignores vectors that are no longer its own. They are never written to
+the table.
+
+Damage never stops the app: a table that cannot be read, or whose vectors
+are not finite unit vectors, is moved to ``set-aside/`` (and logged), so its
+items are simply embedded again.
 """
 
 from __future__ import annotations
@@ -17,15 +27,15 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-COMPACT_AFTER = 64  # merge this store's shards into one when it has more than this
+COMPACT_AFTER = 64  # merge a table's small files after this many commits by one store
+PREFIX = "vectors__"
 log = logging.getLogger(__name__)
 
 
@@ -35,6 +45,17 @@ def default_root() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "clip-explorer" / "embeddings"
+
+
+def connect(uri):
+    """A LanceDB database: a local folder or an object-store URI."""
+    import lancedb
+
+    return lancedb.connect(str(uri))
+
+
+def table_name(prefix: str, name: str) -> str:
+    return prefix + re.sub(r"[^A-Za-z0-9_-]+", "_", name)
 
 
 def write_shipped(path: Path, model_key: str, keys: list[str], vectors: np.ndarray) -> None:
@@ -62,94 +83,105 @@ def read_shipped(path: Path, model_key: str) -> dict[str, np.ndarray]:
 class EmbeddingStore:
     """Vectors of one model, keyed by item content hash (and modality).
 
-    ``shipped`` files (see :func:`write_shipped`) are read first and never
-    written or deleted; vectors computed here go to the store's own folder.
-
-    Damage never stops the app: a shard that cannot be read, or whose vectors
-    have the wrong size or are not finite, is moved to ``set-aside/`` (and
-    logged), so its items are simply embedded again. Several writers (the
-    sessions of one server, or several processes) may share a folder: each
-    writes its own shard files, and compaction deletes only shards this
-    store read or wrote itself, so a neighbour's fresh shard is never lost.
+    ``root``: the LanceDB database (folder or URI). ``dim``: the model's
+    vector size; a table holding another size is refused with a clear
+    error (it was written by another model under the same name).
     """
 
-    def __init__(self, root: Path, model_key: str, shipped: tuple[Path, ...] = (), dim: int | None = None):
-        self.model_key = model_key
-        self.dim = dim
-        self.folder = Path(root) / re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.set_aside: list[str] = []  # "shard: reason", one per damaged file moved away
+    def __init__(self, root, model_key: str, shipped: tuple[Path, ...] = (), dim: int | None = None):
+        self.root, self.model_key, self.dim = str(root), model_key, dim
+        self.name = table_name(PREFIX, model_key)
+        self.set_aside: list[str] = []  # "table: reason", one per damaged table moved away
         self._shipped = shipped
-        self._shipped_keys: set[str] = set()  # never written to this store's own shards
-        self._rows: dict[str, np.ndarray] = {}
-        self._mine: set[str] = set()  # shard files this store has read or written
         self._lock = threading.Lock()
+        self._commits = 0
+        if "://" not in self.root:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+        self.db = connect(self.root)
         self._load()
 
-    def _shards(self) -> list[Path]:
-        return sorted(self.folder.glob("shard-*.npz"))
-
     def _load(self) -> None:
+        self._row: dict[str, int] = {}
+        parts = []
         for path in self._shipped:
-            vectors = read_shipped(path, self.model_key)
-            self._rows.update(vectors)
-            self._shipped_keys.update(vectors)
-        if self._rows and self.dim is None:
-            self.dim = len(next(iter(self._rows.values())))
-        self._remove_stale_temporaries()
-        readable = []
-        for shard in self._shards():
-            try:
-                readable.append((shard, *_read_shard(shard)))
-            except Exception as err:  # noqa: BLE001 - any damage (zip, zlib, CRC, format) means: set it aside
-                self._put_aside(shard, f"unreadable ({type(err).__name__})")
-        if self.dim is None and readable:
-            sizes = [vectors.shape[1] for _, _, vectors in readable]
-            self.dim = max(set(sizes), key=sizes.count)  # the size most shards agree on
-        for shard, keys, vectors in readable:
-            if vectors.shape[1] != self.dim:
-                self._put_aside(shard, f"vectors of size {vectors.shape[1]}, expected {self.dim}")
-                continue
-            self._rows.update(zip(keys, vectors))
-            self._mine.add(shard.name)
+            shipped = read_shipped(path, self.model_key)
+            if shipped:
+                self._row.update({k: len(self._row) + i for i, k in enumerate(shipped) if k not in self._row})
+                parts.append(np.stack(list(shipped.values())))
+        self._shipped_keys = set(self._row)
+        if parts and self.dim is None:
+            self.dim = parts[0].shape[1]
+        self.table, keys, vectors = self._read_table()
+        if vectors is not None:
+            start = sum(len(p) for p in parts)
+            self._row.update({k: start + i for i, k in enumerate(keys)})
+            parts.append(vectors)
+        self._vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim or 0), np.float32)
 
-    def _put_aside(self, shard: Path, reason: str) -> None:
-        aside = self.folder / "set-aside"
-        aside.mkdir(exist_ok=True)
+    def _read_table(self):
+        """(table, keys, vectors) as stored, or (None, [], None) when absent or set aside."""
+        if self.name not in self.db.list_tables().tables:
+            return None, [], None
         try:
-            os.replace(shard, aside / shard.name)
-        except OSError:
-            return  # another process moved it first
-        self.set_aside.append(f"{shard.name}: {reason}")
-        log.warning(
-            "embedding store %s: set aside %s (%s); its items will be embedded again", self.folder, shard.name, reason
-        )
+            table = self.db.open_table(self.name)
+            size = table.schema.field("vector").type.list_size
+            data = table.to_arrow().select(["key", "vector"])
+            vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, size)
+            _check_vectors(vectors, None)
+        except ValueError as err:
+            return self._put_aside(str(err))
+        except Exception as err:  # noqa: BLE001 - any damage (IO, format, manifest) means: set it aside
+            return self._put_aside(f"unreadable ({type(err).__name__})")
+        if self.dim is not None and size != self.dim:
+            raise ValueError(
+                f"table {self.name} in {self.root} holds vectors of size {size}, but this model gives {self.dim}: "
+                "it was written by another model"
+            )
+        self.dim = size
+        return table, data.column("key").to_pylist(), vectors
 
-    def _remove_stale_temporaries(self, older_than_s: float = 600) -> None:
-        """Temporary files left by a killed writer (a live writer's are seconds old)."""
-        for tmp in self.folder.glob("*.tmp"):
-            try:
-                if time.time() - tmp.stat().st_mtime > older_than_s:
-                    tmp.unlink()
-            except OSError:
-                pass
+    def _put_aside(self, reason: str):
+        if "://" in self.root:
+            raise ValueError(f"table {self.name} in {self.root} is damaged: {reason}")
+        source = Path(self.root) / f"{self.name}.lance"
+        target = Path(self.root) / "set-aside" / f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}.lance"
+        target.parent.mkdir(exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError:
+            shutil.rmtree(source, ignore_errors=True)  # another process moved it first, or it is half there
+        self.set_aside.append(f"{self.name}: {reason}")
+        log.warning(
+            "embedding store %s: set aside %s (%s); its items will be embedded again", self.root, self.name, reason
+        )
+        return None, [], None
+
+    def refresh(self) -> None:
+        """Read what other writers have committed since."""
+        with self._lock:
+            self._load()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._row)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._rows
+        return key in self._row
+
+    def keys(self) -> list[str]:
+        return list(self._row)
 
     def missing(self, keys: list[str]) -> list[str]:
         """Keys not yet stored, in order, without repeats."""
-        return [k for k in dict.fromkeys(keys) if k not in self._rows]
+        return [k for k in dict.fromkeys(keys) if k not in self._row]
 
     def get(self, keys: list[str]) -> np.ndarray:
         """Stored vectors for ``keys`` as ``(len(keys), d)``; all must be present."""
-        return np.stack([self._rows[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+        return self._vectors[[self._row[k] for k in keys]] if keys else np.zeros((0, self.dim or 0), np.float32)
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Store vectors durably (one atomic shard write)."""
+        """Store new vectors durably, in one commit (keys already stored are skipped)."""
+        from similarity.embed import CAPTION, IMAGE, image_key_of
+
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors")
@@ -157,53 +189,34 @@ class EmbeddingStore:
             return
         _check_vectors(vectors, self.dim)
         with self._lock:
+            new = [i for i, k in enumerate(keys) if k not in self._row]
+            if not new:
+                return
             self.dim = self.dim or vectors.shape[1]
-            name = f"shard-{uuid.uuid4().hex}.npz"
-            self._write(name, keys, vectors)
-            self._mine.add(name)
-            self._rows.update(zip(keys, vectors))
-            if len(self._mine) > COMPACT_AFTER:
-                self._compact()
-
-    def _write(self, name: str, keys: list[str], vectors: np.ndarray) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, keys=np.array(keys, dtype=str), vectors=vectors)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.folder / name)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
-    def _compact(self) -> None:
-        """Merge this store's own shards into one; a neighbour's shards are left alone."""
-        old = set(self._mine)
-        keys = [k for k in self._rows if k not in self._shipped_keys]
-        name = f"shard-{uuid.uuid4().hex}.npz"
-        self._write(name, keys, np.stack([self._rows[k] for k in keys]))
-        self._mine = {name}
-        for shard in old:
-            (self.folder / shard).unlink(missing_ok=True)
+            batch = pa.table(
+                {
+                    "key": [keys[i] for i in new],
+                    "kind": [IMAGE if keys[i].startswith(image_key_of("")) else CAPTION for i in new],
+                    "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors[new].ravel()), self.dim),
+                }
+            )
+            if self.table is None:
+                # exist_ok: another writer may create it first; then this batch is added to theirs.
+                self.table = self.db.create_table(self.name, schema=batch.schema, exist_ok=True)
+            self.table.add(batch)
+            start = len(self._vectors)
+            self._vectors = np.concatenate([self._vectors.reshape(-1, self.dim), vectors[new]])
+            self._row.update({keys[i]: start + j for j, i in enumerate(new)})
+            self._commits += 1
+            if self._commits % COMPACT_AFTER == 0:
+                self.table.optimize()  # merge small files; every version's rows are kept
 
     def clear(self) -> None:
-        """Forget every vector this store computed (files removed); shipped ones stay."""
+        """Forget every vector this model's table holds (everyone's); shipped ones stay."""
         with self._lock:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._rows.clear()
-            self._mine.clear()
+            if self.name in self.db.list_tables().tables:
+                self.db.drop_table(self.name)
             self._load()
-
-
-def _read_shard(path: Path) -> tuple[list[str], np.ndarray]:
-    """Keys and vectors of one shard; raises on any damage."""
-    with np.load(path, allow_pickle=False) as data:
-        keys, vectors = data["keys"].tolist(), np.asarray(data["vectors"], dtype=np.float32)
-    if vectors.ndim != 2 or len(keys) != len(vectors):
-        raise ValueError(f"{len(keys)} keys for vectors of shape {vectors.shape}")
-    _check_vectors(vectors, None)
-    return keys, vectors
 
 
 def _check_vectors(vectors: np.ndarray, dim: int | None) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from similarity.collection import open_image
 from similarity.index import ItemTable, Report, gather, index_local, main
-from similarity.vector_table import VectorTable, connect, indexed_collections, load_indexed
+from similarity.store import EmbeddingStore, connect
+from similarity.vector_table import indexed_collections, load_indexed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +35,16 @@ def pictures(demo, tmp_path):
 
 def run(encoder, db, paths, collection="shop", captions=None) -> Report:
     report = gather(paths, captions or {}, Path(db.uri).parent / "unpacked")
-    return index_local(encoder, VectorTable(db, encoder.key, encoder.dim), ItemTable(db, collection), report, batch=16)
+    return index_local(
+        encoder, EmbeddingStore(db.uri, encoder.key, dim=encoder.dim), ItemTable(db, collection), report, batch=16
+    )
 
 
 def test_a_folder_is_indexed_once_and_a_rerun_encodes_nothing(bundled, pictures, tmp_path):
     db = connect(str(tmp_path / "db"))
     first = run(bundled, db, [pictures])
     assert (first.indexed, first.encoded_images, first.problems) == (40, 40, [])
-    vectors = VectorTable(db, bundled.key, bundled.dim)
+    vectors = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)
     some = sorted(pictures.rglob("*.png"))[:3]
     # The stored vectors are the model's own.
     collection = load_indexed("shop", db.uri)
@@ -82,16 +85,16 @@ def test_bad_files_are_named_and_good_ones_kept(bundled, pictures, tmp_path):
         assert name in problems
     assert f"{empty}: no pictures found" in problems and f"{tmp_path / 'missing'}: no such file" in problems
     assert report.indexed == 41 and report.duplicates == 1
-    assert len(VectorTable(db, bundled.key, bundled.dim)) == 40  # the same picture is stored once
+    assert len(EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)) == 40  # the same picture is stored once
 
 
 def test_a_table_of_another_vector_size_is_refused_and_kept(tmp_path):
     db = connect(str(tmp_path / "db"))
-    table = VectorTable(db, "some-model", 4)
+    table = EmbeddingStore(db.uri, "some-model", dim=4)
     table.add(["img:a"], np.eye(1, 4, dtype=np.float32))
     with pytest.raises(ValueError, match="vectors of size 4, but this model gives 8"):
-        VectorTable(db, "some-model", 8)
-    assert len(VectorTable(db, "some-model", 4)) == 1
+        EmbeddingStore(db.uri, "some-model", dim=8)
+    assert len(EmbeddingStore(db.uri, "some-model", dim=4)) == 1
 
 
 def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
@@ -114,7 +117,7 @@ def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
     report = run(bundled, connect(str(index)), [folder], collection="big")
     done = indexed_collections(str(index))["big"]
     assert report.unchanged >= before and report.encoded_images <= 400 - before
-    assert done == 400 and len(VectorTable(connect(str(index)), bundled.key, bundled.dim)) == 400
+    assert done == 400 and len(EmbeddingStore(index, bundled.key, dim=bundled.dim)) == 400
 
 
 def test_the_command_line_says_what_it_did_and_refuses_nothing_to_index(pictures, tmp_path, capsys):
@@ -159,6 +162,6 @@ def test_int8_is_opt_in_and_says_its_recall_before_indexing(bundled, pictures, t
     assert 0.5 <= recall <= 1 and out.index("recall@10") < out.index("q: 40 files indexed")
     db = connect(str(tmp_path / "db"))
     collection = load_indexed("q", db.uri)
-    approx = VectorTable(db, bundled.key, bundled.dim).get([f"img:{i.id}" for i in collection.items])
+    approx = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim).get([f"img:{i.id}" for i in collection.items])
     exact = bundled.encode_images([open_image(i.image_path) for i in collection.items])
     assert np.einsum("nd,nd->n", approx, exact).min() > 0.95  # close to, not equal to, fp32

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from similarity.index import gather, index_local, main
-from similarity.vector_table import ItemTable, VectorTable, connect, load_indexed
+from similarity.store import EmbeddingStore, connect
+from similarity.vector_table import ItemTable, load_indexed
 
 ray = pytest.importorskip("ray", reason="the Ray runner is an optional extra: pip install -r requirements-ray.txt")
 
@@ -31,7 +32,7 @@ def test_ray_gives_the_in_process_vectors_and_skips_bad_files(local_ray, bundled
     results = {}
     for runner in ("local", "ray"):
         db = connect(str(tmp_path / runner))
-        vectors, items = VectorTable(db, bundled.key, bundled.dim), ItemTable(db, "shop")
+        vectors, items = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim), ItemTable(db, "shop")
         report = gather([folder], captions, tmp_path / "unpacked")
         if runner == "ray":
             index_ray("bundled", vectors, items, report, batch=8, actors=2)

@@ -24,14 +24,16 @@ def test_missing_lists_only_new_keys_once(tmp_path):
     assert store.missing(["a", "c", "b", "c", "d"]) == ["c", "d"]
 
 
-def test_writes_leave_no_temporary_files_and_corrupt_shards_are_dropped(tmp_path):
-    store = EmbeddingStore(tmp_path, "m")
-    store.add(["a"], unit_vectors(1, 4))
-    store.add(["b"], unit_vectors(1, 4, seed=1))
-    assert not list(store.folder.glob("*.tmp"))
-    (store.folder / "shard-zzzz.npz").write_bytes(b"half a file")  # e.g. a disk that filled up
-    reopened = EmbeddingStore(tmp_path, "m")
-    assert sorted(reopened.missing(["a", "b", "c"])) == ["c"]
+def test_the_store_is_one_lancedb_table_per_model_with_kinds(tmp_path):
+    import lancedb
+
+    store = EmbeddingStore(tmp_path, "ViT-B-32/laion")
+    store.add(["img:abc", "txt:def"], unit_vectors(2, 4))
+    store.add(["img:abc"], unit_vectors(1, 4, seed=3))  # already stored: not written twice
+    table = lancedb.connect(str(tmp_path)).open_table("vectors__ViT-B-32_laion")
+    rows = table.to_arrow().to_pylist()
+    assert [(r["key"], r["kind"]) for r in rows] == [("img:abc", "image"), ("txt:def", "caption")]
+    assert table.schema.field("vector").type.list_size == 4
 
 
 def test_compaction_keeps_every_vector(tmp_path, monkeypatch):
@@ -40,7 +42,7 @@ def test_compaction_keeps_every_vector(tmp_path, monkeypatch):
     vectors = unit_vectors(10, 4)
     for i in range(10):
         store.add([f"k{i}"], vectors[i : i + 1])
-    assert len(list(store.folder.glob("shard-*.npz"))) <= 3
+    assert store.table.count_rows() == 10
     np.testing.assert_array_equal(EmbeddingStore(tmp_path, "m").get([f"k{i}" for i in range(10)]), vectors)
 
 
@@ -49,3 +51,14 @@ def test_clear_forgets_everything(tmp_path):
     store.add(["a"], unit_vectors(1, 4))
     store.clear()
     assert len(store) == 0 and len(EmbeddingStore(tmp_path, "m")) == 0
+    store.add(["b"], unit_vectors(1, 4))  # and it starts again
+    assert EmbeddingStore(tmp_path, "m").keys() == ["b"]
+
+
+def test_a_table_of_another_vector_size_is_refused_not_overwritten(tmp_path):
+    import pytest
+
+    EmbeddingStore(tmp_path, "m").add(["a"], unit_vectors(1, 4))
+    with pytest.raises(ValueError, match="holds vectors of size 4, but this model gives 8"):
+        EmbeddingStore(tmp_path, "m", dim=8)
+    assert EmbeddingStore(tmp_path, "m", dim=4).keys() == ["a"]

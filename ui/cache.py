@@ -33,7 +33,6 @@ from similarity.relevance import (
     null_queries,
 )
 from similarity.store import EmbeddingStore
-from similarity.vector_table import VectorTable, connect
 
 
 class SharedCache:
@@ -162,23 +161,14 @@ def store_of(root: str, model_key: str, dim: int) -> EmbeddingStore:
     return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,), dim=dim)
 
 
-@st.cache_resource(max_entries=6)
-def vector_table_of(uri: str, model_key: str, dim: int) -> VectorTable:
-    """An index's vectors for one model, read once per server."""
-    return VectorTable(connect(uri), model_key, dim)
-
-
 def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Space:
     """The collection in the model's space; encodes only what the store lacks, with progress.
 
     An indexed collection's vectors come from its LanceDB index (nothing is
     encoded when it was indexed with this model).
     """
-    if collection.indexed_in:
-        store = vector_table_of(collection.indexed_in, encoder.key, encoder.dim)
-        root = collection.indexed_in
-    else:
-        store = store_of(root, encoder.key, encoder.dim)
+    root = collection.indexed_in or root
+    store = store_of(root, encoder.key, encoder.dim)
 
     def compute() -> Space:
         bar = None
