@@ -35,11 +35,11 @@ MINILM_DIM = 384
 
 @dataclass
 class TrainConfig:
-    minutes: float = 45.0  # wall-clock budget for the steps; training stops after it
-    steps: int = 0  # a fixed number of steps instead (0: use the time budget)
+    steps: int = 1800  # the shipped recipe: ~47 minutes at 1.55 s/step on 2 cores
+    minutes: float = 0.0  # or a wall-clock budget instead (with --steps 0)
     text_proj: str = "none"  # "none" keeps MiniLM's space as is; "linear" trains a 384x384 map, from identity
     styles: tuple = TRAINING_STYLES  # design styles seen in training
-    hard_negatives: bool = True  # fill batches with emoji of the same Unicode subgroup
+    hard_negatives: bool = False  # fill batches with emoji of the same Unicode subgroup (see the card)
     colour_augment: bool = True  # hue turns and greyscale, except where colour is the point
     image_px: int = 64  # model input size
     width: int = 192  # ViT width

@@ -22,11 +22,11 @@ from training.evaluate import evaluate
 from training.train import TrainConfig, train
 
 VARIANTS = {
-    "eight designs, caption templates": dict(hard_negatives=False, colour_augment=False),
-    "+ colour augmentation": dict(hard_negatives=False),
-    "+ same-subgroup hard negatives": dict(),
-    "+ trainable text projection (from identity)": dict(text_proj="linear"),
-    "+ deeper image tower (6 layers)": dict(layers=6),
+    "eight designs, caption templates": dict(colour_augment=False),
+    "+ colour augmentation": dict(),
+    "+ same-subgroup hard negatives": dict(hard_negatives=True),
+    "+ trainable text projection (from identity)": dict(hard_negatives=True, text_proj="linear"),
+    "+ deeper image tower (6 layers)": dict(hard_negatives=True, layers=6),
 }
 
 
