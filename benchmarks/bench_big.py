@@ -95,12 +95,18 @@ def search_figures(n: int) -> None:
 
 
 def umap_figure(n: int = 100_000) -> None:
+    from similarity.plots import embedding_map
     from similarity.projection import fit_map
 
     fit_map("UMAP", clustered(2_000, seed=3))  # compile numba first: "warm"
     t = time.perf_counter()
-    fit_map("UMAP", clustered(n, seed=2))
+    fitted = fit_map("UMAP", clustered(n, seed=2))
     print(f"[{n:,}] UMAP map, warm: {time.perf_counter() - t:.1f} s (goal <= 90 s)")
+    hover = [f"catalogue picture {i:06d}.jpg (image)" for i in range(n)]
+    figure = embedding_map(fitted.coords, ["image"] * n, hover, "UMAP units", "UMAP", fitted.coords[0], np.arange(8))
+    print(
+        f"[{n:,}] the map sent to the browser (plotly WebGL JSON): {len(figure.to_json()) / 1e6:.1f} MB (limit ~50 MB)"
+    )
 
 
 def open_figure(n: int = 100_000) -> None:
