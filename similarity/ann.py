@@ -39,6 +39,15 @@ class IvfIndex:
     recall: float = 0.0  # recall@10 against exact search at this nprobe
     build_seconds: float = 0.0
 
+    @property
+    def worthwhile(self) -> bool:
+        """Scanning at most a quarter of the lists: clearly faster than exact search.
+
+        Vectors with little cluster structure need most lists for the target
+        recall; then exact search is as fast and never wrong.
+        """
+        return self.nprobe * 4 <= len(self.centroids)
+
     def search(self, query: np.ndarray, k: int, exclude: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(space rows, cosines) of the ``k`` best, best first (``exclude``: a row never returned)."""
         lists = np.argpartition(-(self.centroids @ query), self.nprobe - 1)[: self.nprobe]
@@ -62,16 +71,18 @@ def build(vectors: np.ndarray, rows: np.ndarray, seed: int = 0, target: float = 
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    data = vectors[rows]
     n_lists = max(1, int(round(2 * np.sqrt(len(rows)))))
-    sample = data[rng.choice(len(data), min(TRAIN_SAMPLE, len(data)), replace=False)]
+    sample = vectors[rng.choice(rows, min(TRAIN_SAMPLE, len(rows)), replace=False)]
     km = MiniBatchKMeans(n_lists, batch_size=4096, n_init=1, max_iter=20, random_state=seed).fit(sample)
     centroids = km.cluster_centers_.astype(np.float32)
     centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    owner = np.concatenate([(data[i : i + 65_536] @ centroids.T).argmax(1) for i in range(0, len(data), 65_536)])
+    # Chunks keep the peak memory at one extra copy of the vectors (the index's own).
+    owner = np.concatenate(
+        [(vectors[rows[i : i + 65_536]] @ centroids.T).argmax(1) for i in range(0, len(rows), 65_536)]
+    )
     order = np.argsort(owner, kind="stable")
     starts = np.searchsorted(owner[order], np.arange(n_lists + 1))
-    index = IvfIndex(centroids, rows[order], starts, np.ascontiguousarray(data[order]))
+    index = IvfIndex(centroids, rows[order], starts, vectors[rows[order]])
     index.nprobe, index.recall = tune(index, vectors, rows, target, rng)
     index.build_seconds = time.perf_counter() - t0
     return index

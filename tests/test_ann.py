@@ -71,3 +71,10 @@ def test_k_larger_than_what_the_probed_lists_hold_returns_what_there_is(k):
     index = ann.build(vectors, np.arange(300))
     rows, cos = index.search(vectors[0], k, exclude=0)
     assert 1 <= len(rows) <= k and 0 not in rows
+
+
+def test_vectors_without_clusters_keep_exact_search():
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal((4_000, 64)).astype(np.float32)
+    index = ann.build(noise / np.linalg.norm(noise, axis=1, keepdims=True), np.arange(4_000))
+    assert index.recall >= ann.TARGET_RECALL and not index.worthwhile  # it needs most lists: exact is as fast

@@ -201,7 +201,8 @@ def ann_index(space: Space, kinds: tuple[str, ...]):
         return None
     cache, key = caches()["ann"], (space.key, kinds)
     if key in cache:
-        return cache.get(key, lambda: None)
+        index = cache.get(key, lambda: None)
+        return index if index.worthwhile else None
     with _building_lock:
         if key not in _building:
             _building.add(key)

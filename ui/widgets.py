@@ -16,7 +16,14 @@ KIND_FILTERS = {"Pictures": (IMAGE,), "Captions": (CAPTION,), "Both": (IMAGE, CA
 QUERY_MODES = ["Text", "An item of the collection", "An uploaded picture"]
 # Queries the Search page suggests with the bundled model; tests/test_app.py
 # checks each gives a sensible top result. Other models get no untested advice.
-EMOJI_EXAMPLES = ("a red fruit", "a musical instrument", "flag of japan", "a vehicle", "a red heart - red", "a smiling cat")
+EMOJI_EXAMPLES = (
+    "a red fruit",
+    "a musical instrument",
+    "flag of japan",
+    "a vehicle",
+    "a red heart - red",
+    "a smiling cat",
+)
 
 
 def example_queries(encoder) -> tuple[str, ...]:
