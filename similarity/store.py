@@ -116,7 +116,10 @@ class EmbeddingStore:
             start = sum(len(p) for p in parts)
             self._row.update({k: start + i for i, k in enumerate(keys)})
             parts.append(vectors)
-        self._vectors = np.concatenate(parts) if parts else np.zeros((0, self.dim or 0), np.float32)
+        # Added batches are kept as parts and joined on the next get(): an indexer adding
+        # thousands of batches would otherwise copy the whole matrix on every add.
+        self._parts = parts
+        self._count = sum(len(p) for p in parts)
 
     def _read_table(self):
         """(table, keys, vectors) as stored, or (None, [], None) when absent or set aside."""
@@ -176,7 +179,13 @@ class EmbeddingStore:
 
     def get(self, keys: list[str]) -> np.ndarray:
         """Stored vectors for ``keys`` as ``(len(keys), d)``; all must be present."""
-        return self._vectors[[self._row[k] for k in keys]] if keys else np.zeros((0, self.dim or 0), np.float32)
+        if not keys:
+            return np.zeros((0, self.dim or 0), np.float32)
+        with self._lock:
+            if len(self._parts) > 1:
+                self._parts = [np.concatenate(self._parts)]
+            vectors = self._parts[0]
+        return vectors[[self._row[k] for k in keys]]
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         """Store new vectors durably, in one commit (keys already stored are skipped)."""
@@ -204,9 +213,9 @@ class EmbeddingStore:
                 # exist_ok: another writer may create it first; then this batch is added to theirs.
                 self.table = self.db.create_table(self.name, schema=batch.schema, exist_ok=True)
             self.table.add(batch)
-            start = len(self._vectors)
-            self._vectors = np.concatenate([self._vectors.reshape(-1, self.dim), vectors[new]])
-            self._row.update({keys[i]: start + j for j, i in enumerate(new)})
+            self._row.update({keys[i]: self._count + j for j, i in enumerate(new)})
+            self._parts.append(vectors[new])
+            self._count += len(new)
             self._commits += 1
             if self._commits % COMPACT_AFTER == 0:
                 self._compact()
