@@ -1,10 +1,12 @@
 """Map page: the collection on a 2-D map, the query's true angles, distortion."""
 
+import numpy as np
 import streamlit as st
 
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.plots import angle_view, embedding_map
 from similarity.projection import MAX_POINTS, PROJECTORS, map_report, map_rows
+from similarity.selection import in_selection
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import item_grid, kind_filter, query_picker
@@ -31,7 +33,8 @@ rows = map_rows(space.rows(kinds), method)
 if len(rows) < len(space.rows(kinds)):
     st.caption(
         f"The map shows a seeded sample of {len(rows):,} of {len(space.rows(kinds)):,} items ({method} maps at "
-        f"most {MAX_POINTS[method]:,}); its linked results are the query's nearest among them. Search covers all."
+        f"most {MAX_POINTS[method]:,}); its linked results are the query's nearest among them. "
+        "Search, and a box or lasso drawn on the map, cover every item."
     )
 report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))
 labels = space.labels(rows)
@@ -54,10 +57,20 @@ st.caption(report.sentence())
 if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
     st.markdown(gap.sentence())
 
-selected = [int(p["customdata"]) for p in event.selection.points if "customdata" in p] if event else []
-if selected:
-    st.subheader(f"{len(selected)} selected items")
-    item_grid(space, rows[selected[:SELECTION_GRID]])
+if event and (event.selection.box or event.selection.lasso):
+    every_row = space.rows(kinds)
+    inside = in_selection(cache.map_positions(space, method, kinds), event.selection.box, event.selection.lasso)
+    selected = every_row[inside]
+    st.subheader(f"{len(selected):,} selected items")
+    if len(rows) < len(every_row):
+        drawn = int(np.isin(selected, rows).sum())
+        how = (
+            "PCA places them exactly"
+            if PROJECTORS[method].exact_placement
+            else f"each at the place of its most similar drawn item ({method} cannot place new points exactly)"
+        )
+        st.caption(f"{drawn:,} of them are drawn; the other {len(selected) - drawn:,} lie inside too: {how}.")
+    item_grid(space, selected[:SELECTION_GRID])
     if len(selected) > SELECTION_GRID:
         st.caption(f"Showing the first {SELECTION_GRID}.")
 

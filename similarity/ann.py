@@ -64,6 +64,31 @@ class IvfIndex:
         best = best[np.lexsort((rows[best], -scores[best]))]
         return rows[best], scores[best]
 
+    def nearest(self, queries: np.ndarray, nprobe: int = 1) -> np.ndarray:
+        """Each query's most similar indexed row, looked for in its ``nprobe`` nearest lists (approximate, fast).
+
+        One matrix product per list for all the queries probing it: placing a
+        million items by their nearest neighbour takes seconds, not the
+        minutes of one search per query.
+        """
+        scores = queries @ self.centroids.T
+        scores[:, np.diff(self.starts) == 0] = -np.inf  # an empty list holds no neighbour
+        nprobe = max(1, min(nprobe, int(np.count_nonzero(np.diff(self.starts)))))
+        probed = np.argpartition(-scores, nprobe - 1, axis=1)[:, :nprobe]
+        found = np.zeros(len(queries), np.int64)
+        best = np.full(len(queries), -np.inf, np.float32)
+        for owner in probed.T:
+            order = np.argsort(owner, kind="stable")
+            bounds = np.searchsorted(owner[order], np.arange(len(self.centroids) + 1))
+            for lst in np.flatnonzero(np.diff(bounds)):
+                asked = order[bounds[lst] : bounds[lst + 1]]
+                a, b = self.starts[lst], self.starts[lst + 1]
+                sims = queries[asked] @ self.vectors[a:b].T
+                top = sims.argmax(1)
+                better = sims[np.arange(len(asked)), top] > best[asked]
+                found[asked[better]] = self.rows[a + top[better]]
+                best[asked[better]] = sims[np.arange(len(asked)), top][better]
+        return found
 
 def build(vectors: np.ndarray, rows: np.ndarray, seed: int = 0, target: float = TARGET_RECALL) -> IvfIndex:
     """An IVF index over ``vectors[rows]``, tuned to ``target`` recall@10 on the collection itself."""

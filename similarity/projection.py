@@ -8,6 +8,7 @@ how many of a query's true top-k stay its k nearest points on the map.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -151,9 +152,23 @@ UMAP_COMPILE_SECONDS = 7.0
 _compiled: set[str] = set()
 
 
+def _host_cap(name: str = "CLIP_EXPLORER_MAP_POINTS") -> int | None:
+    """A host's own lower cap on drawn points (a weak projector laptop), if set."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < MIN_POINTS:
+        raise ValueError(f"{name} must be a whole number of points, at least {MIN_POINTS}, not {raw!r}")
+    return int(raw)
+
+
 # The most points a map fits and draws: beyond, a seeded sample (t-SNE is O(n log n) with a large
-# constant; ~100k WebGL points are ~10 MB of JSON, far below Streamlit's message limit).
-MAX_POINTS = {"PCA": 100_000, "UMAP": 100_000, "t-SNE": 20_000}
+# constant; 100k WebGL points are 7.2 MB of JSON, far below Streamlit's message limit).
+MAX_POINTS = {
+    method: min(cap, _host_cap() or cap) for method, cap in {"PCA": 100_000, "UMAP": 100_000, "t-SNE": 20_000}.items()
+}
+PLACE_INDEX_S_PER_1K, PLACE_S_PER_1K = 0.1, 0.01  # placing undrawn items: index the drawn, then look up each
+PLACE_RECALL, PLACE_MAX_PROBES = 0.9, 16
 
 
 def map_rows(rows: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
@@ -168,6 +183,32 @@ def map_rows(rows: np.ndarray, method: str, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(rows, cap, replace=False))
 
 
+def positions_of_all(fitted: FittedMap, vectors: np.ndarray, rows: np.ndarray, drawn: np.ndarray) -> np.ndarray:
+    """A map position for each of ``rows`` (sorted), where ``fitted`` mapped only its sorted subset ``drawn``.
+
+    So that a box or lasso on a sampled map selects every item inside it,
+    not only the drawn ones. PCA places every row exactly (its own
+    transform). UMAP and t-SNE have no transform worth its cost at this
+    scale: an undrawn row takes the place of its most similar drawn row,
+    looked for in the nearest lists of an inverted-file index (approximately
+    the most similar: the index is tuned to find 90% of each item's ten most
+    similar drawn items).
+    """
+    from similarity import ann
+
+    if PROJECTORS[fitted.method].exact_placement:
+        place = fitted.place
+    else:
+        index = ann.build(vectors, drawn, target=PLACE_RECALL)
+        nprobe = min(index.nprobe, PLACE_MAX_PROBES)  # bounded: vectors without clusters would need every list
+        place = lambda chunk: fitted.coords[np.searchsorted(drawn, index.nearest(chunk, nprobe))]  # noqa: E731
+    positions = np.empty((len(rows), 2), np.float32)
+    for start in range(0, len(rows), 65_536):
+        positions[start : start + 65_536] = place(vectors[rows[start : start + 65_536]])
+    positions[np.searchsorted(rows, drawn)] = fitted.coords  # drawn rows stay exactly where they are drawn
+    return positions
+
+
 def estimate_seconds(method: str, n: int) -> float:
     """Rough time to fit ``method`` on ``n`` points on this kind of machine.
 
@@ -176,6 +217,13 @@ def estimate_seconds(method: str, n: int) -> float:
     """
     compile_first = UMAP_COMPILE_SECONDS if method == "UMAP" and "UMAP" not in _compiled else 0.0
     return SECONDS_PER_1K[method] * n / 1000 + 0.5 + compile_first
+
+
+def estimate_placement_seconds(method: str, n: int, drawn: int) -> float:
+    """Rough time for :func:`positions_of_all` on this kind of machine (measured by ``benchmarks/bench_big.py``)."""
+    if PROJECTORS[method].exact_placement:
+        return 0.5 + n / 1e6
+    return 2.0 + drawn * PLACE_INDEX_S_PER_1K / 1000 + n * PLACE_S_PER_1K / 1000
 
 
 @dataclass

@@ -78,3 +78,13 @@ def test_vectors_without_clusters_keep_exact_search():
     noise = rng.standard_normal((4_000, 64)).astype(np.float32)
     index = ann.build(noise / np.linalg.norm(noise, axis=1, keepdims=True), np.arange(4_000))
     assert index.recall >= ann.TARGET_RECALL and not index.worthwhile  # it needs most lists: exact is as fast
+
+
+def test_nearest_for_many_queries_is_exact_when_every_list_is_probed():
+    vectors, queries = clustered(3_000), clustered(500, seed=7)
+    index = ann.build(vectors, np.arange(0, 3_000, 3))
+    exact = index.rows[(queries @ index.vectors.T).argmax(1)]
+    assert (index.nearest(queries, nprobe=len(index.centroids)) == exact).all()
+    found = [(index.nearest(queries, nprobe) == exact).mean() for nprobe in (1, 8)]
+    assert found[0] <= found[1] and found[1] >= 0.9  # more lists, more exact neighbours
+    assert (index.nearest(vectors[index.rows], nprobe=1) == index.rows).all()  # an indexed item finds itself

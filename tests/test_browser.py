@@ -43,12 +43,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def sampled_server(tmp_path_factory):
+    """A host that caps maps at 1,000 drawn points: the demo's 3,722 items become a sampled map."""
+    yield from _serve(tmp_path_factory, CLIP_EXPLORER_MAP_POINTS="1000")
+
+
+def _serve(tmp_path_factory, **settings):
     if not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"Chromium not found at {CHROMIUM}: run `make system`")
         pytest.skip("Chromium is not installed (run `make system`)")
     port = _free_port()
-    env = {**os.environ, "CLIP_EXPLORER_CACHE": str(tmp_path_factory.mktemp("store")), "HF_HUB_OFFLINE": "1"}
+    store = str(tmp_path_factory.mktemp("store"))
+    env = {**os.environ, "CLIP_EXPLORER_CACHE": store, "HF_HUB_OFFLINE": "1", **settings}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
     proc = subprocess.Popen(
         [*command, "--server.address", "127.0.0.1"],
@@ -127,3 +138,24 @@ def test_every_page_fits_a_projector(server, browser, name):
         page.wait_for_timeout(800)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"))
         page.close()
+
+
+def test_a_lasso_on_a_sampled_map_selects_every_item_inside_it(sampled_server, browser):
+    """Drawn around the whole map, the lasso selects all 3,722 items, not only the 1,000 drawn."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{sampled_server}/map", 1400, 1000, "trustworthiness")
+    expect(page.get_by_text("seeded sample of 1,000 of 3,722 items")).to_be_visible()
+    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # the map's drawing area
+    left, top = area["x"] + 4, area["y"] + 4
+    right, bottom = area["x"] + area["width"] - 4, area["y"] + area["height"] - 4
+    page.mouse.move(left, top)
+    page.mouse.down()
+    for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 2)):
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+    expect(page.get_by_text("3,722 selected items")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("1,000 of them are drawn; the other 2,722 lie inside too")).to_be_visible()
+    expect(page.locator('[data-testid="stImage"] img').nth(11)).to_be_visible(timeout=60_000)  # its pictures
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

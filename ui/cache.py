@@ -90,6 +90,7 @@ SIZES = {
     "gap": 6,
     "looks": 16,
     "map": 12,
+    "map positions": 4,  # every item's place on a sampled map: 8 bytes per item
     "clusters": 24,
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
@@ -292,6 +293,22 @@ def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
         lambda: projection.fit_map(method, space.vectors[rows]),
         f"Computing the {method} map of {len(rows):,} items",
         projection.estimate_seconds(method, len(rows)),
+    )
+
+
+def map_positions(space: Space, method: str, kinds: tuple[str, ...]) -> np.ndarray:
+    """Where every row of ``kinds`` lies on its map, drawn or not (a sampled map places the rest once per server)."""
+    fitted = fitted_map(space, method, kinds)
+    rows = space.rows(kinds)
+    drawn = projection.map_rows(rows, method)
+    if len(drawn) == len(rows):
+        return fitted.coords
+    return shared_with_progress(
+        "map positions",
+        (space.key, method, kinds),
+        lambda: projection.positions_of_all(fitted, space.vectors, rows, drawn),
+        f"Placing the {len(rows) - len(drawn):,} items this {method} map does not draw",
+        projection.estimate_placement_seconds(method, len(rows), len(drawn)),
     )
 
 

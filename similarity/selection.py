@@ -1,0 +1,41 @@
+"""Which map positions a box or lasso drawn on a plotly chart encloses.
+
+Streamlit reports a selection's shapes in data coordinates (``box``: x and
+y ranges; ``lasso``: the polygon's corners). Testing positions against the
+shapes, rather than reading the points plotly reports, lets a selection on a
+sampled map cover every item inside it, drawn or not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def in_selection(xy: np.ndarray, boxes: list[dict], lassos: list[dict]) -> np.ndarray:
+    """Boolean mask: the rows of ``xy`` (n, 2) inside any of the boxes or lassos."""
+    inside = np.zeros(len(xy), dtype=bool)
+    for box in boxes:
+        (x0, x1), (y0, y1) = sorted(box["x"]), sorted(box["y"])
+        inside |= (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    for lasso in lassos:
+        if len(lasso["x"]) >= 3:
+            inside |= in_polygon(xy, np.column_stack([lasso["x"], lasso["y"]]).astype(np.float64))
+    return inside
+
+
+def in_polygon(xy: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Even-odd rule (as plotly's lasso): a point is inside if a ray from it crosses the edges an odd number of times.
+
+    >>> square = np.array([[0, 0], [2, 0], [2, 2], [0, 2]])
+    >>> in_polygon(np.array([[1, 1], [3, 1], [1, -1]]), square).tolist()
+    [True, False, False]
+    """
+    x, y = xy[:, 0], xy[:, 1]
+    inside = np.zeros(len(xy), dtype=bool)
+    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
+        if y0 == y1:
+            continue  # a horizontal edge is never crossed by a horizontal ray
+        crosses = (y0 > y) != (y1 > y)
+        x_at = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+        inside ^= crosses & (x < x_at)
+    return inside
