@@ -110,7 +110,7 @@ def embed_collection(
         for i, key in todo_images[start : start + CHUNK]:
             item = collection.items[i]
             try:
-                pictures.append(open_image(item.image_path, item.source))
+                pictures.append(open_image(item.image_path, item.source, fit=encoder.picture_size))
                 keys.append(key)
                 names.append(item.source)
             except BadInput as err:

@@ -110,23 +110,23 @@ def _walk(folder: Path, report: Report) -> None:
         report.problems.append(f"{folder}: no pictures found ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
 
-def decode(source: Source):
-    """(source, content id, picture, size, mtime) or (source, BadInput)."""
+def decode(source: Source, fit: int | None = None):
+    """(source, content id, picture, size, mtime) or (source, BadInput); ``fit``: see :func:`open_image`."""
     try:
         data = source.path.read_bytes()
         stat = source.path.stat()
-        return source, content_id(data), open_image(data, str(source.path)), stat.st_size, stat.st_mtime
+        return source, content_id(data), open_image(data, str(source.path), fit), stat.st_size, stat.st_mtime
     except BadInput as err:
         return source, err
     except OSError as err:
         return source, BadInput(f"{source.path}: {err.strerror or err}")
 
 
-def _decoded_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int) -> Iterator[list]:
+def _decoded_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int, fit: int) -> Iterator[list]:
     """Batches of decoded pictures; the next batch decodes while the caller encodes this one."""
-    ahead: list[Future] = [pool.submit(decode, s) for s in todo[:batch]]
+    ahead: list[Future] = [pool.submit(decode, s, fit) for s in todo[:batch]]
     for start in range(batch, len(todo) + batch, batch):
-        following = [pool.submit(decode, s) for s in todo[start : start + batch]]
+        following = [pool.submit(decode, s, fit) for s in todo[start : start + batch]]
         yield [f.result() for f in ahead]
         ahead = following
 
@@ -159,7 +159,7 @@ def index_local(
         ThreadPoolExecutor(workers) as pool,
         tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection}", smoothing=0.1) as bar,
     ):
-        for decoded in _decoded_batches(todo, pool, batch):
+        for decoded in _decoded_batches(todo, pool, batch, encoder.picture_size):
             good = [d for d in decoded if not isinstance(d[1], Exception)]
             report.problems += [str(d[1]) for d in decoded if isinstance(d[1], Exception)]
             new = {image_key_of(cid): picture for _, cid, picture, *_ in good if image_key_of(cid) not in vectors}

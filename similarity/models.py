@@ -59,12 +59,27 @@ class TorchTowers:
     def __init__(self, model, preprocess, tokenizer):
         self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
 
-    def images(self, batch: list[Image.Image]) -> np.ndarray:
+    @property
+    def picture_size(self) -> int:
+        """Side of the square the picture tower sees, in pixels."""
+        size = self.model.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+    def pixels(self, batch: list[Image.Image]):
+        """The model's input tensor for a batch of pictures (resized, cropped, normalised)."""
+        import torch
+
+        return torch.stack([self.preprocess(im.convert("RGB")) for im in batch])
+
+    def forward(self, pixels) -> np.ndarray:
+        """The picture tower alone, on a ready input tensor."""
         import torch
 
         with torch.inference_mode():
-            pixels = torch.stack([self.preprocess(im.convert("RGB")) for im in batch])
             return self.model.encode_image(pixels).float().numpy()
+
+    def images(self, batch: list[Image.Image]) -> np.ndarray:
+        return self.forward(self.pixels(batch))
 
     def texts(self, batch: list[str]) -> np.ndarray:
         import torch
@@ -90,6 +105,11 @@ class Encoder:
     def held_out(self) -> str:
         """The model card's honest headline in one sentence, or '' when there is none."""
         return self.quality.get("sentence", "")
+
+    @property
+    def picture_size(self) -> int:
+        """Side of the square the picture tower sees: pictures need not be decoded any larger."""
+        return self.towers.picture_size
 
     def encode_images(self, images: list[Image.Image]) -> np.ndarray:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""

@@ -77,9 +77,20 @@ class OnnxTowers:
         else:
             self.tokenize = Tokens(folder / "tokenizer.json", text["context_length"], text["pad_token"])
 
-    def images(self, batch: list[Image.Image]) -> np.ndarray:
-        pixels = np.stack([preprocess(im, **self.manifest["image"]) for im in batch])
+    @property
+    def picture_size(self) -> int:
+        return int(self.manifest["image"]["size"])
+
+    def pixels(self, batch: list[Image.Image]) -> np.ndarray:
+        """The model's input tensor for a batch of pictures (resized, cropped, normalised)."""
+        return np.stack([preprocess(im, **self.manifest["image"]) for im in batch])
+
+    def forward(self, pixels: np.ndarray) -> np.ndarray:
+        """The picture tower alone, on a ready input tensor."""
         return self._image.run(None, {"pixels": pixels})[0]
+
+    def images(self, batch: list[Image.Image]) -> np.ndarray:
+        return self.forward(self.pixels(batch))
 
     def texts(self, batch: list[str]) -> np.ndarray:
         return self._text.run(None, {"tokens": self.tokenize(batch)})[0]

@@ -55,7 +55,8 @@ class EncodeActor:
         self.encoder = load_encoder(model)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        decoded = [decode(Source(Path(p), c or None)) for p, c in zip(batch["path"], batch["caption"])]
+        fit = self.encoder.picture_size
+        decoded = [decode(Source(Path(p), c or None), fit) for p, c in zip(batch["path"], batch["caption"])]
         ok = [not isinstance(d[1], Exception) for d in decoded]
         dim = self.encoder.dim
         images = np.zeros((len(decoded), dim), np.float32)

@@ -165,3 +165,30 @@ def test_int8_is_opt_in_and_says_its_recall_before_indexing(bundled, pictures, t
     approx = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim).get([f"img:{i.id}" for i in collection.items])
     exact = bundled.encode_images([open_image(i.image_path) for i in collection.items])
     assert np.einsum("nd,nd->n", approx, exact).min() > 0.95  # close to, not equal to, fp32
+
+
+def test_photos_are_decoded_only_as_large_as_the_model_looks_and_app_and_indexer_agree(bundled, demo, tmp_path):
+    """A JPEG is decoded at a reduced scale (faster), the same way by the indexer and the app."""
+    from PIL import Image
+
+    from similarity.collection import load_folder
+    from similarity.embed import IMAGE, embed_collection
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for item in demo.items[:12]:  # photo-sized JPEGs: 800 x 600
+        canvas = Image.new("RGB", (800, 600), (235, 230, 220))
+        canvas.paste(open_image(item.image_path).resize((500, 500)), (150, 50))
+        canvas.save(folder / f"{item.image_path.stem}.jpg", quality=90)
+    photos = sorted(folder.glob("*.jpg"))
+    drafted = open_image(photos[0], fit=bundled.picture_size)
+    assert min(drafted.size) >= bundled.picture_size and drafted.width * drafted.height <= 800 * 600 / 16
+    db = connect(str(tmp_path / "db"))
+    assert run(bundled, db, [folder]).encoded_images == 12
+    indexed = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)
+    space = embed_collection(bundled, EmbeddingStore(tmp_path / "app", bundled.key), load_folder(folder, allowed=[tmp_path]))
+    app_vectors = space.vectors[space.rows((IMAGE,))]
+    keys = [f"img:{space.item_of(r).id}" for r in space.rows((IMAGE,))]
+    np.testing.assert_allclose(indexed.get(keys), app_vectors, atol=1e-5)  # the same picture, the same vector
+    full_decode = bundled.encode_images([open_image(space.item_of(r).image_path) for r in space.rows((IMAGE,))])
+    assert np.einsum("nd,nd->n", full_decode, app_vectors).min() > 0.99  # and what a full decode would give

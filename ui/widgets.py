@@ -122,7 +122,7 @@ def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
     if upload is None:
         return None
     try:
-        picture = open_image(upload.getvalue(), upload.name)
+        picture = open_image(upload.getvalue(), upload.name, fit=encoder.picture_size)
     except BadInput as err:
         st.error(str(err))
         return None
