@@ -186,9 +186,51 @@ def test_photos_are_decoded_only_as_large_as_the_model_looks_and_app_and_indexer
     db = connect(str(tmp_path / "db"))
     assert run(bundled, db, [folder]).encoded_images == 12
     indexed = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)
-    space = embed_collection(bundled, EmbeddingStore(tmp_path / "app", bundled.key), load_folder(folder, allowed=[tmp_path]))
+    app_store = EmbeddingStore(tmp_path / "app", bundled.key)
+    space = embed_collection(bundled, app_store, load_folder(folder, allowed=[tmp_path]))
     app_vectors = space.vectors[space.rows((IMAGE,))]
     keys = [f"img:{space.item_of(r).id}" for r in space.rows((IMAGE,))]
     np.testing.assert_allclose(indexed.get(keys), app_vectors, atol=1e-5)  # the same picture, the same vector
     full_decode = bundled.encode_images([open_image(space.item_of(r).image_path) for r in space.rows((IMAGE,))])
     assert np.einsum("nd,nd->n", full_decode, app_vectors).min() > 0.99  # and what a full decode would give
+
+
+def _without_root_reading_everything() -> None:
+    """In the child, before it runs: drop the capabilities that let root read any file (Linux)."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, from the bounding set (PR_CAPBSET_DROP)
+        if prctl(24, capability, 0, 0, 0):
+            raise OSError(ctypes.get_errno(), "cannot drop root's file-reading capabilities")
+
+
+def test_files_and_folders_without_permission_are_named_and_the_rest_indexed(demo, tmp_path):
+    """Root reads every file: as root, the indexer runs without the capabilities that allow it."""
+    pictures = tmp_path / "pictures"
+    (pictures / "locked").mkdir(parents=True)
+    for i, item in enumerate(demo.items[:4]):
+        shutil.copy(item.image_path, pictures / ("locked" if i == 3 else "") / f"{i}.png")
+    (pictures / "2.png").chmod(0)
+    (pictures / "locked").chmod(0)
+    command = [sys.executable, "-m", "similarity.index", str(pictures), "--collection", "perm"]
+    drop = _without_root_reading_everything if os.geteuid() == 0 else None
+    try:
+        try:
+            done = subprocess.run(
+                [*command, "--index", str(tmp_path / "db")],
+                cwd=ROOT,
+                preexec_fn=drop,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+        except subprocess.SubprocessError as err:  # preexec_fn failed: no CAP_SETPCAP in this container
+            pytest.skip(f"root cannot be made to lack permission here ({err})")
+        said = done.stdout + done.stderr
+        assert done.returncode == 0, said
+        assert f"{pictures / '2.png'}: Permission denied" in said
+        assert f"{pictures / 'locked'}: Permission denied" in said
+        assert "perm: 2 files indexed" in said and indexed_collections(str(tmp_path / "db")) == {"perm": 2}
+    finally:
+        (pictures / "locked").chmod(0o755)
