@@ -90,6 +90,7 @@ class IvfIndex:
                 best[asked[better]] = sims[np.arange(len(asked)), top][better]
         return found
 
+
 def build(vectors: np.ndarray, rows: np.ndarray, seed: int = 0, target: float = TARGET_RECALL) -> IvfIndex:
     """An IVF index over ``vectors[rows]``, tuned to ``target`` recall@10 on the collection itself."""
     from sklearn.cluster import MiniBatchKMeans

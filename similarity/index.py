@@ -57,6 +57,8 @@ class Report:
     encoded_images: int = 0
     encoded_captions: int = 0
     indexed: int = 0
+    changed: set[str] = field(default_factory=set)  # paths indexed before whose size or time changed since
+    removed: int = 0  # indexed files no longer in the folders given
     seen_ids: set[str] = field(default_factory=set)
 
 
@@ -122,11 +124,20 @@ def decode(source: Source, fit: int | None = None):
         return source, BadInput(f"{source.path}: {err.strerror or err}")
 
 
-def _decoded_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int, fit: int) -> Iterator[list]:
-    """Batches of decoded pictures; the next batch decodes while the caller encodes this one."""
-    ahead: list[Future] = [pool.submit(decode, s, fit) for s in todo[:batch]]
+def prepare(source: Source, towers):
+    """Like :func:`decode`, with the picture made into the model's input (resized, normalised) in this thread."""
+    decoded = decode(source, towers.picture_size)
+    if isinstance(decoded[1], Exception):
+        return decoded
+    _, cid, picture, size, mtime = decoded
+    return source, cid, towers.pixels([picture])[0], size, mtime
+
+
+def _prepared_batches(todo: list[Source], pool: ThreadPoolExecutor, batch: int, towers) -> Iterator[list]:
+    """Batches of prepared pictures (:func:`prepare`); the next batch is prepared while the caller encodes this one."""
+    ahead: list[Future] = [pool.submit(prepare, s, towers) for s in todo[:batch]]
     for start in range(batch, len(todo) + batch, batch):
-        following = [pool.submit(decode, s, fit) for s in todo[start : start + batch]]
+        following = [pool.submit(prepare, s, towers) for s in todo[start : start + batch]]
         yield [f.result() for f in ahead]
         ahead = following
 
@@ -141,11 +152,23 @@ def pending(report: Report, items: ItemTable) -> list[Source]:
         except OSError:
             todo.append(s)  # decoding names the problem
             continue
-        if seen.get(str(s.path)) == (stat.st_size, stat.st_mtime):
+        before = seen.get(str(s.path))
+        if before == (stat.st_size, stat.st_mtime):
             report.unchanged += 1
-        else:
-            todo.append(s)
+            continue
+        if before is not None:
+            report.changed.add(str(s.path))
+        todo.append(s)
     return todo
+
+
+def prune(report: Report, items: ItemTable, folders: list[Path]) -> None:
+    """Forget indexed files under ``folders`` that are no longer there (deleted or moved since)."""
+    roots = [str(f.resolve()) + os.sep for f in folders if f.is_dir()]
+    found = {str(s.path) for s in report.sources}
+    gone = [p for p in items.seen() if p.startswith(tuple(roots)) and p not in found] if roots else []
+    items.remove(gone)
+    report.removed += len(gone)
 
 
 def index_local(
@@ -159,17 +182,17 @@ def index_local(
         ThreadPoolExecutor(workers) as pool,
         tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection}", smoothing=0.1) as bar,
     ):
-        for decoded in _decoded_batches(todo, pool, batch, encoder.picture_size):
+        for decoded in _prepared_batches(todo, pool, batch, encoder.towers):
             good = [d for d in decoded if not isinstance(d[1], Exception)]
             report.problems += [str(d[1]) for d in decoded if isinstance(d[1], Exception)]
-            new = {image_key_of(cid): picture for _, cid, picture, *_ in good if image_key_of(cid) not in vectors}
+            new = {image_key_of(cid): pixels for _, cid, pixels, *_ in good if image_key_of(cid) not in vectors}
             captions = {caption_key(c): c for c in (clean_caption(d[0].caption or "") for d in good) if c}
             captions = {k: captions[k] for k in vectors.missing(list(captions))}
             commit(
                 vectors,
                 items,
                 [(source, cid, size, mtime) for source, cid, _, size, mtime in good],
-                dict(zip(new, encoder.encode_images(list(new.values())))) if new else {},
+                dict(zip(new, encoder.encode_pixels(np.stack(list(new.values()))))) if new else {},
                 dict(zip(captions, encoder.encode_texts(list(captions.values())))) if captions else {},
                 report,
             )
@@ -201,7 +224,7 @@ def commit(vectors: EmbeddingStore, items: ItemTable, good: list, images: dict, 
         }
         for s, cid, size, mtime in good
     ]
-    items.add(rows)
+    items.add(rows, replacing=[r["path"] for r in rows if r["path"] in report.changed])
     report.indexed += len(rows)
 
 
@@ -283,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
         return 1
     items = ItemTable(db, args.collection)
+    prune(report, items, args.paths)
     if args.int8:
         if args.runner == "ray":
             print("error: --int8 runs with the local runner only", file=sys.stderr)
@@ -314,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.perf_counter() - t0
     print(
         f"{args.collection}: {report.indexed:,} files indexed, {report.unchanged:,} unchanged (skipped), "
+        f"{report.removed:,} no longer there (removed), "
         f"{report.duplicates:,} duplicate pictures stored once; encoded {report.encoded_images:,} pictures and "
         f"{report.encoded_captions:,} captions with {encoder.name} on {encoder.towers.backend} in {seconds:.0f} s"
     )

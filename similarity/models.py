@@ -65,18 +65,18 @@ class TorchTowers:
         size = self.model.visual.image_size
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
-    def pixels(self, batch: list[Image.Image]):
+    def pixels(self, batch: list[Image.Image]) -> np.ndarray:
         """The model's input tensor for a batch of pictures (resized, cropped, normalised)."""
         import torch
 
-        return torch.stack([self.preprocess(im.convert("RGB")) for im in batch])
+        return torch.stack([self.preprocess(im.convert("RGB")) for im in batch]).numpy()
 
-    def forward(self, pixels) -> np.ndarray:
+    def forward(self, pixels: np.ndarray) -> np.ndarray:
         """The picture tower alone, on a ready input tensor."""
         import torch
 
         with torch.inference_mode():
-            return self.model.encode_image(pixels).float().numpy()
+            return self.model.encode_image(torch.from_numpy(pixels)).float().numpy()
 
     def images(self, batch: list[Image.Image]) -> np.ndarray:
         return self.forward(self.pixels(batch))
@@ -115,6 +115,10 @@ class Encoder:
         """Embed PIL images; returns L2-normalised float32 ``(n, dim)``."""
         return self._encode(list(images), self.towers.images)
 
+    def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Embed ready input tensors (``towers.pixels``): the indexer prepares them in its decoding threads."""
+        return self._encode(pixels, self.towers.forward)
+
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Embed captions; returns L2-normalised float32 ``(n, dim)``.
 
@@ -128,7 +132,7 @@ class Encoder:
         return out
 
     def _encode(self, items: list, encode_batch) -> np.ndarray:
-        if not items:
+        if len(items) == 0:
             return np.zeros((0, getattr(self, "dim", 0)), dtype=np.float32)
         parts = [encode_batch(items[start : start + BATCH]) for start in range(0, len(items), BATCH)]
         features = np.concatenate(parts).astype(np.float32, copy=False)

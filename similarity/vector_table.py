@@ -64,13 +64,26 @@ class ItemTable:
         rows = self.rows()
         return dict(zip(rows["path"].to_pylist(), zip(rows["size"].to_pylist(), rows["mtime"].to_pylist())))
 
-    def add(self, rows: list[dict]) -> None:
+    def add(self, rows: list[dict], replacing: list[str] = ()) -> None:
+        """Append ``rows``; ``replacing``: paths indexed before (their file changed) whose old rows go first.
+
+        Removing first: a kill between the two commits leaves such a path
+        unindexed, so a rerun indexes it again, never twice.
+        """
+        self.remove(replacing)
         if not rows:
             return
         batch = pa.Table.from_pylist(rows, schema=ITEM_SCHEMA)
         if self.table is None:
             self.table = self.db.create_table(self.name, schema=ITEM_SCHEMA, exist_ok=True)
         self.table.add(batch)
+
+    def remove(self, paths: list[str]) -> None:
+        """Forget the rows of these files."""
+        paths = list(paths)
+        for start in range(0, len(paths), 500):
+            quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in paths[start : start + 500])
+            self.table.delete(f"path IN ({quoted})")
 
 
 def indexed_collections(uri: str | None = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from similarity.collection import open_image
+from similarity.collection import content_id, open_image
 from similarity.index import ItemTable, Report, gather, index_local, main
 from similarity.store import EmbeddingStore, connect
 from similarity.vector_table import indexed_collections, load_indexed
@@ -234,3 +234,22 @@ def test_files_and_folders_without_permission_are_named_and_the_rest_indexed(dem
         assert "perm: 2 files indexed" in said and indexed_collections(str(tmp_path / "db")) == {"perm": 2}
     finally:
         (pictures / "locked").chmod(0o755)
+
+
+def test_a_rerun_follows_the_folder_deleted_files_go_a_changed_file_is_replaced(pictures, demo, tmp_path, capsys):
+    db = str(tmp_path / "db")
+    command = [str(pictures), "--collection", "shop", "--index", db]
+    assert main(command) == 0
+    files = sorted(pictures.rglob("*.png"))
+    for gone in files[:2]:
+        gone.unlink()
+    changed = files[2]
+    shutil.copy(demo.items[100].image_path, changed)  # the same name, another picture
+    shutil.copy(demo.items[101].image_path, pictures / "new.png")
+    capsys.readouterr()
+    assert main(command) == 0
+    assert "shop: 2 files indexed, 37 unchanged (skipped), 2 no longer there (removed)" in capsys.readouterr().out
+    items = load_indexed("shop", db).items
+    assert len(items) == 39 and not {str(f) for f in files[:2]} & {i.source for i in items}
+    (now,) = [i for i in items if i.source == str(changed)]  # one row for the changed file: its new picture
+    assert now.id == content_id(demo.items[100].image_path.read_bytes())
