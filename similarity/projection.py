@@ -167,7 +167,7 @@ def _host_cap(name: str = "CLIP_EXPLORER_MAP_POINTS") -> int | None:
 MAX_POINTS = {
     method: min(cap, _host_cap() or cap) for method, cap in {"PCA": 100_000, "UMAP": 100_000, "t-SNE": 20_000}.items()
 }
-PLACE_INDEX_S_PER_1K, PLACE_S_PER_1K = 0.1, 0.01  # placing undrawn items: index the drawn, then look up each
+PLACE_INDEX_S_PER_1K, PLACE_S_PER_1K = 0.1, 0.025  # placing undrawn items: index the drawn, then look up each
 PLACE_RECALL, PLACE_MAX_PROBES = 0.9, 16
 
 
