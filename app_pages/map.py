@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from similarity.embed import IMAGE
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.plots import angle_view, embedding_map
 from similarity.projection import MAX_POINTS, PROJECTORS, map_report, map_rows
@@ -54,14 +55,17 @@ figure = embedding_map(
 )
 event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
 st.caption(report.sentence())
-if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
-    st.markdown(gap.sentence())
 
-if event and (event.selection.box or event.selection.lasso):
+
+def show_selection(selection) -> None:
+    """Every item inside the drawn box or lasso, drawn or not (a sampled map places the rest)."""
     every_row = space.rows(kinds)
-    inside = in_selection(cache.map_positions(space, method, kinds), event.selection.box, event.selection.lasso)
-    selected = every_row[inside]
-    st.subheader(f"{len(selected):,} selected items")
+    selected = every_row[in_selection(cache.map_positions(space, method, kinds), selection.box, selection.lasso)]
+    pictures = int((space.kind[selected] == IMAGE).sum())
+    st.subheader(f"{len(selected):,} selected: {pictures:,} pictures, {len(selected) - pictures:,} captions")
+    if not len(selected):
+        st.caption("Nothing lies inside that shape: draw around some points.")
+        return
     if len(rows) < len(every_row):
         drawn = int(np.isin(selected, rows).sum())
         how = (
@@ -73,6 +77,12 @@ if event and (event.selection.box or event.selection.lasso):
     item_grid(space, selected[:SELECTION_GRID])
     if len(selected) > SELECTION_GRID:
         st.caption(f"Showing the first {SELECTION_GRID}.")
+
+
+if event and (event.selection.box or event.selection.lasso):
+    show_selection(event.selection)
+if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
+    st.markdown(gap.sentence())
 
 
 @st.fragment

@@ -154,7 +154,7 @@ def test_a_lasso_on_a_sampled_map_selects_every_item_inside_it(sampled_server, b
     for x, y in ((right, top), (right, bottom), (left, bottom), (left, top + 2)):
         page.mouse.move(x, y, steps=8)
     page.mouse.up()
-    expect(page.get_by_text("3,722 selected items")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("3,722 selected: 1,861 pictures, 1,861 captions")).to_be_visible(timeout=120_000)
     expect(page.get_by_text("1,000 of them are drawn; the other 2,722 lie inside too")).to_be_visible()
     expect(page.locator('[data-testid="stImage"] img').nth(11)).to_be_visible(timeout=60_000)  # its pictures
     assert page.locator('[data-testid="stException"]').count() == 0
