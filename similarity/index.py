@@ -1,12 +1,14 @@
 """Index a big collection outside the app: ``python -m similarity.index PATH... --collection NAME``.
 
-Walks folders, zips and CSV lists (``path,caption`` rows), decodes pictures
-in worker threads while the model encodes the previous batch, and writes
-each batch to LanceDB (:mod:`similarity.store`, :mod:`similarity.vector_table`) in one commit. A
-rerun (after Ctrl+C or ``kill -9``) skips files already indexed with the same
-size and modification time, and never encodes a picture twice: the same
-picture under two names is stored once. Bad files are skipped and listed
-with their reason at the end. The app lists the collection on *Your
+Walks folders, zips and CSV lists (``path,caption`` rows), decodes and
+prepares pictures in worker threads while the model encodes the previous
+batch, and writes each batch to LanceDB (:mod:`similarity.store`,
+:mod:`similarity.vector_table`) in one commit. A rerun (after Ctrl+C or
+``kill -9``) skips files already indexed with the same size and modification
+time, and never encodes a picture twice: the same picture under two names is
+stored once; it also forgets files deleted from the folders it is given and
+replaces a changed file's row. Bad files are skipped and listed with their
+reason at the end. The app lists the collection on *Your
 collection* and opens it without encoding anything.
 """
 

@@ -152,13 +152,16 @@ UMAP_COMPILE_SECONDS = 7.0
 _compiled: set[str] = set()
 
 
-def _host_cap(name: str = "CLIP_EXPLORER_MAP_POINTS") -> int | None:
+MAP_POINTS_ENV = "CLIP_EXPLORER_MAP_POINTS"
+
+
+def _host_cap() -> int | None:
     """A host's own lower cap on drawn points (a weak projector laptop), if set."""
-    raw = os.environ.get(name, "").strip()
+    raw = os.environ.get(MAP_POINTS_ENV, "").strip()
     if not raw:
         return None
     if not raw.isdigit() or int(raw) < MIN_POINTS:
-        raise ValueError(f"{name} must be a whole number of points, at least {MIN_POINTS}, not {raw!r}")
+        raise ValueError(f"{MAP_POINTS_ENV} must be a whole number of points, at least {MIN_POINTS}, not {raw!r}")
     return int(raw)
 
 
@@ -201,7 +204,10 @@ def positions_of_all(fitted: FittedMap, vectors: np.ndarray, rows: np.ndarray, d
     else:
         index = ann.build(vectors, drawn, target=PLACE_RECALL)
         nprobe = min(index.nprobe, PLACE_MAX_PROBES)  # bounded: vectors without clusters would need every list
-        place = lambda chunk: fitted.coords[np.searchsorted(drawn, index.nearest(chunk, nprobe))]  # noqa: E731
+
+        def place(chunk: np.ndarray) -> np.ndarray:
+            return fitted.coords[np.searchsorted(drawn, index.nearest(chunk, nprobe))]
+
     positions = np.empty((len(rows), 2), np.float32)
     for start in range(0, len(rows), 65_536):
         positions[start : start + 65_536] = place(vectors[rows[start : start + 65_536]])
