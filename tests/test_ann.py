@@ -62,6 +62,11 @@ def test_a_changed_collection_is_searched_exactly_until_its_own_index_is_built(m
     assert index is not None and len(index.rows) == 6_000
     after = space_of(np.concatenate([vectors, clustered(10, seed=5)]), key="model/after")  # items added
     assert cache.ann_index(after, (IMAGE,)) is None  # the old index is never used for the new items
+    fewer = space_of(vectors[:5_900], key="model/fewer")  # items deleted
+    assert cache.ann_index(fewer, (IMAGE,)) is None
+    while (own := cache.ann_index(fewer, (IMAGE,))) is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert own is not None and own.rows.max() < 5_900  # its own index never returns a deleted item
     assert cache.ann_index(space_of(vectors[:100], key="model/small"), (IMAGE, CAPTION)) is None  # small: exact
 
 
