@@ -20,8 +20,10 @@ from similarity.collection import (
     remove_old_unpacked,
     save_uploads,
 )
+from similarity.embed import missing_vectors
+from similarity.limits import ENCODE_IN_PAGE
 from similarity.models import ModelLoadError
-from similarity.vector_table import index_uri, indexed_collections, load_indexed
+from similarity.vector_table import index_uri, indexed_collections
 from ui import cache
 from ui.state import (
     active_collection,
@@ -137,12 +139,31 @@ with indexed_tab:
             "`python -m similarity.index /photos --collection catalogue` (see the README, *Big collections*)."
         )
     else:
-        st.caption(f"Indexed with `python -m similarity.index` into `{index_uri()}`; opening one encodes nothing.")
+        st.caption(f"Indexed with `clip-explorer-index` into `{index_uri()}`.")
         chosen = st.selectbox(
             "Indexed collection", list(found), format_func=lambda n: f"{n} ({found[n]:,} files)", key="indexed_choice"
         )
-        if st.button("Open", key="open_indexed", type="primary"):
-            add_collection(load_indexed(chosen), report)
+        indexed = cache.indexed_collection(chosen, index_uri())
+        try:
+            encoder = active_encoder()
+        except ModelLoadError as err:  # also reported in the sidebar
+            st.caption(str(err))
+            st.stop()
+        pictures, captions = missing_vectors(cache.store_of(indexed.indexed_in, encoder.key, encoder.dim), indexed)
+        confirmed = True
+        if pictures or captions:
+            st.warning(
+                f"{pictures:,} pictures and {captions:,} captions of '{chosen}' have no vectors for {encoder.name} in "
+                "the index (it was indexed with another model, or not finished): opening it encodes them in this page. "
+                f"Faster and resumable: finish indexing with `clip-explorer-index PATH --collection {chosen} --model "
+                "...` for the model chosen in the sidebar, or choose the model it was indexed with."
+            )
+            if pictures > ENCODE_IN_PAGE:
+                confirmed = st.checkbox(f"Encode the {pictures:,} pictures in this page anyway", key="encode_indexed")
+        else:
+            st.caption(f"Every picture and caption has its vector for {encoder.name}: opening it encodes nothing.")
+        if st.button("Open", key="open_indexed", type="primary", disabled=not confirmed):
+            add_collection(indexed, report)
 
 st.divider()
 collection = active_collection()

@@ -86,6 +86,14 @@ def vector_rows(collection: Collection) -> list[tuple[int, str, str]]:
     return rows
 
 
+def missing_vectors(store: EmbeddingStore, collection: Collection) -> tuple[int, int]:
+    """(pictures, captions) of ``collection`` that ``store`` has no vector for: what opening it would encode."""
+    kind_of = {key: kind for _, kind, key in vector_rows(collection)}
+    missing = store.missing(list(kind_of))
+    pictures = sum(kind_of[k] == IMAGE for k in missing)
+    return pictures, len(missing) - pictures
+
+
 def embed_collection(
     encoder: Encoder,
     store: EmbeddingStore,

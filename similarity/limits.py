@@ -15,6 +15,7 @@ MAX_COMPONENTS = 128  # PCA noise filter and "PCA first" for clustering
 TERM_RESULTS = 3  # results shown per term of query arithmetic
 CLUSTER_GRID = 12  # pictures shown per cluster
 SELECTION_GRID = 60  # pictures shown for a box/lasso selection on a map
+ENCODE_IN_PAGE = 1_000  # pictures an indexed collection may still need encoded in a page before the visitor confirms
 SCORE_SAMPLE = 100_000  # big spaces: the score histogram and the verdict's spread use this many items
 MAX_SESSION_BYTES = 4_000_000_000  # uploads + unpacked zips one browser session may write to disk
 UNPACKED_MAX_AGE_S = 2 * 86_400  # unpacked zips older than this are removed on the next import

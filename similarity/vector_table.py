@@ -59,6 +59,13 @@ class ItemTable:
         self.table.checkout_latest()
         return self.table.to_arrow()
 
+    def version(self) -> int:
+        """The table's latest version: every commit of the indexer makes a new one."""
+        if self.table is None:
+            return 0
+        self.table.checkout_latest()
+        return self.table.version
+
     def seen(self) -> dict[str, tuple[int, float]]:
         """path -> (size, mtime) of every file already indexed."""
         rows = self.rows()

@@ -313,6 +313,7 @@ def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bun
     assert index([str(folder), "--collection", "catalogue", "--captions", str(tmp_path / "captions.csv")]) == 0
     app.switch_page("app_pages/collections.py").run()
     app.selectbox(key="indexed_choice").set_value("catalogue").run()
+    assert any("opening it encodes nothing" in c.value for c in app.caption)
     app.button(key="open_indexed").click().run()
     assert not app.exception
     assert any("60 pictures and 60 captions" in s.value for s in app.success)
@@ -328,3 +329,35 @@ def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bun
     assert caches()["space"].computed == computed + 1 and len(space.items) == 60
     assert (space.encoded_images, space.encoded_texts) == (0, 0)  # every vector came from the index
     assert any(t.value == "red apple" for t in app.text[:5])
+
+
+def test_an_indexed_collection_without_this_models_vectors_says_so_before_encoding_in_the_page(
+    app, demo, tmp_path, monkeypatch
+):
+
+    from PIL import Image
+
+    from similarity import limits
+    from similarity.index import main as index
+    from similarity.store import PREFIX, connect
+
+    folder = tmp_path / "catalogue"
+    folder.mkdir()
+    for i, item in enumerate(demo.items[:30]):  # not the demo's own files, whose vectors ship with the app
+        canvas = Image.new("RGB", (96, 96), (240, 240 - i, 230))
+        canvas.paste(Image.open(item.image_path).convert("RGB").resize((80, 80)), (8, 8))
+        canvas.save(folder / f"{i}.png")
+    monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
+    assert index([str(folder), "--collection", "catalogue"]) == 0
+    db = connect(tmp_path / "index")
+    for name in db.list_tables().tables:  # as if indexed with another model: no vectors for the active one
+        if name.startswith(PREFIX):
+            db.drop_table(name)
+    monkeypatch.setattr(limits, "ENCODE_IN_PAGE", 10)
+    app.switch_page("app_pages/collections.py").run()
+    app.selectbox(key="indexed_choice").set_value("catalogue").run()
+    assert any("30 pictures and 0 captions of 'catalogue' have no" in w.value for w in app.warning)
+    assert app.button(key="open_indexed").disabled  # 30 > 10 pictures: the visitor confirms first
+    app.checkbox(key="encode_indexed").check().run()
+    app.button(key="open_indexed").click().run()
+    assert not app.exception and any("30 pictures" in s.value for s in app.success)

@@ -32,7 +32,8 @@ from similarity.relevance import (
     null_baseline,
     null_queries,
 )
-from similarity.store import EmbeddingStore
+from similarity.store import EmbeddingStore, connect
+from similarity.vector_table import ItemTable, load_indexed
 
 
 class SharedCache:
@@ -91,6 +92,7 @@ SIZES = {
     "looks": 16,
     "map": 12,
     "map positions": 4,  # every item's place on a sampled map: 8 bytes per item
+    "indexed": 4,  # indexed collections' item lists (100k items: ~1 s to read)
     "clusters": 24,
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
@@ -310,6 +312,12 @@ def map_positions(space: Space, method: str, kinds: tuple[str, ...]) -> np.ndarr
         f"Placing the {len(rows) - len(drawn):,} items this {method} map does not draw",
         projection.estimate_placement_seconds(method, len(rows), len(drawn)),
     )
+
+
+def indexed_collection(name: str, uri: str) -> Collection:
+    """An indexed collection, read once per server for each version of its table (the indexer's runs make new ones)."""
+    version = ItemTable(connect(uri), name).version()
+    return shared("indexed", (uri, name, version), lambda: load_indexed(name, uri))
 
 
 def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
