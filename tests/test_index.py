@@ -120,6 +120,33 @@ def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
     assert done == 400 and len(EmbeddingStore(index, bundled.key, dim=bundled.dim)) == 400
 
 
+def test_the_app_reading_while_the_indexer_writes_never_sees_an_item_without_its_vector(bundled, demo, tmp_path):
+    from similarity.embed import missing_vectors
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for item in demo.items[:400]:
+        shutil.copy(item.image_path, folder / item.image_path.name)
+    index = str(tmp_path / "db")
+    command = [sys.executable, "-m", "similarity.index", str(folder), "--collection", "live", "--index", index]
+    proc = subprocess.Popen([*command, "--batch", "8"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen, deadline = [], time.time() + 120
+    try:
+        while proc.poll() is None and time.time() < deadline:
+            if indexed_collections(index).get("live"):  # what a visitor opening it now would get
+                collection = load_indexed("live", index)
+                store = EmbeddingStore(index, bundled.key, dim=bundled.dim)
+                seen.append((len(collection.items), missing_vectors(store, collection)))
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0 and len(load_indexed("live", index).items) == 400
+    partial = [n for n, _ in seen if n < 400]
+    assert len(partial) >= 2, "the reads should have overlapped the writing"
+    assert all(missing == (0, 0) for _, missing in seen)  # vectors are committed before the items that use them
+
+
 def test_the_command_line_says_what_it_did_and_refuses_nothing_to_index(pictures, tmp_path, capsys):
     assert main([str(pictures), "--collection", "cli", "--index", str(tmp_path / "db")]) == 0
     assert "cli: 40 files indexed" in capsys.readouterr().out
