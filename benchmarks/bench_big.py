@@ -94,6 +94,39 @@ def search_figures(n: int) -> None:
         print(f"[{n:,}] mini-batch k-means, k = 50: {time.perf_counter() - t:.1f} s (goal <= 30 s)")
 
 
+def lance_figures(n: int) -> None:
+    """LanceDB's own indexes on the same vectors and queries, to compare with the app's IVF (above)."""
+    import pyarrow as pa
+
+    from similarity import ann
+    from similarity.store import connect
+
+    vectors = clustered(n + 200)
+    vectors, queries = vectors[:n], vectors[n:]
+    truth = ann.exact_top(vectors, np.arange(n), queries, np.full(len(queries), -1), 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = connect(tmp)
+        column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), D)
+        table = db.create_table("bench", pa.table({"row": np.arange(n), "vector": column}))
+        for kind, options in (("IVF_PQ", {"num_sub_vectors": 64}), ("IVF_HNSW_SQ", {})):
+            t = time.perf_counter()
+            table.create_index(metric="cosine", index_type=kind, replace=True, **options)
+            build = time.perf_counter() - t
+            disk = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file()) / 1e9
+            for nprobes in (20, 50):
+                lat, recalls = [], []
+                for q, t_rows in zip(queries, truth):
+                    t = time.perf_counter()
+                    query = table.search(q).metric("cosine").nprobes(nprobes).limit(10)
+                    found = (query.refine_factor(10) if kind == "IVF_PQ" else query).to_arrow()["row"].to_numpy()
+                    lat.append(time.perf_counter() - t)
+                    recalls.append(len(np.intersect1d(found, t_rows)) / 10)
+                print(
+                    f"[{n:,}] LanceDB {kind} (built in {build:.0f} s, table + index {disk:.1f} GB), nprobes {nprobes}"
+                    f"{', refine x10' if kind == 'IVF_PQ' else ''}: {ms(lat)}, recall@10 {np.mean(recalls):.3f}"
+                )
+
+
 def umap_figure(n: int = 100_000) -> None:
     from similarity.plots import embedding_map
     from similarity.projection import fit_map
@@ -229,14 +262,15 @@ def indexing_figures(encoder, n_files: int, ray: bool) -> None:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument(
-        "--skip", nargs="*", default=[], choices=["search", "umap", "open", "place", "index", "index-vit", "ray"]
-    )
+    parts = ["search", "lance", "umap", "open", "place", "index", "index-vit", "ray"]
+    parser.add_argument("--skip", nargs="*", default=[], choices=parts)
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs; numpy threads as set by the environment")
     if "search" not in args.skip:
         for n in args.sizes:
             search_figures(n)
+    if "lance" not in args.skip:
+        lance_figures(max(args.sizes))
     if "open" not in args.skip:
         open_figure()
     if "umap" not in args.skip:

@@ -15,6 +15,11 @@ app builds this index in the background and searches it instead:
 
 Any change to the items makes a new space, so a new index: results never
 come from a stale one (exact search answers while it is built).
+
+Why not LanceDB's own indexes: on the same 1M seeded vectors and queries
+(``benchmarks/bench_big.py``), IVF_PQ with a x10 refine built in 100 s and
+answered at p95 15.6 ms with recall@10 0.76; IVF_HNSW_SQ built in 567 s,
+p95 4.4 ms, recall@10 0.63. This index: 58 s, p95 4.5 ms, recall@10 0.999.
 """
 
 from __future__ import annotations
