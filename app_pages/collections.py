@@ -20,7 +20,6 @@ from similarity.collection import (
     remove_old_unpacked,
     save_uploads,
 )
-from similarity.embed import missing_vectors
 from similarity.limits import ENCODE_IN_PAGE
 from similarity.models import ModelLoadError
 from similarity.vector_table import index_uri, indexed_collections
@@ -131,6 +130,29 @@ with text_tab:
     if lines.strip() and st.button("Add captions", key="add_lines"):
         add_collection(load_captions_only(name, lines.splitlines()), report)
 
+
+def may_open(indexed) -> bool:
+    """Say what opening an indexed collection would encode with the active model; whether it may open now."""
+    try:
+        encoder = active_encoder()
+    except ModelLoadError as err:  # also reported in the sidebar
+        st.caption(str(err))
+        return False
+    pictures, captions = cache.missing_for(encoder, indexed)
+    if not (pictures or captions):
+        st.caption(f"Every picture and caption has its vector for {encoder.name}: opening it encodes nothing.")
+        return True
+    st.warning(
+        f"{pictures:,} pictures and {captions:,} captions of '{indexed.name}' have no vectors for {encoder.name} in "
+        "the index (it was indexed with another model, or not finished): opening it encodes them in this page. "
+        f"Faster and resumable: finish indexing with `clip-explorer-index PATH --collection {indexed.name} --model "
+        "...` for the model chosen in the sidebar, or choose the model it was indexed with."
+    )
+    return pictures <= ENCODE_IN_PAGE or st.checkbox(
+        f"Encode the {pictures:,} pictures in this page anyway", key=f"encode_indexed_{indexed.name}"
+    )
+
+
 with indexed_tab:
     found = indexed_collections()
     if not found:
@@ -143,27 +165,13 @@ with indexed_tab:
         chosen = st.selectbox(
             "Indexed collection", list(found), format_func=lambda n: f"{n} ({found[n]:,} files)", key="indexed_choice"
         )
-        indexed = cache.indexed_collection(chosen, index_uri())
         try:
-            encoder = active_encoder()
-        except ModelLoadError as err:  # also reported in the sidebar
-            st.caption(str(err))
-            st.stop()
-        pictures, captions = missing_vectors(cache.store_of(indexed.indexed_in, encoder.key, encoder.dim), indexed)
-        confirmed = True
-        if pictures or captions:
-            st.warning(
-                f"{pictures:,} pictures and {captions:,} captions of '{chosen}' have no vectors for {encoder.name} in "
-                "the index (it was indexed with another model, or not finished): opening it encodes them in this page. "
-                f"Faster and resumable: finish indexing with `clip-explorer-index PATH --collection {chosen} --model "
-                "...` for the model chosen in the sidebar, or choose the model it was indexed with."
-            )
-            if pictures > ENCODE_IN_PAGE:
-                confirmed = st.checkbox(f"Encode the {pictures:,} pictures in this page anyway", key="encode_indexed")
+            indexed = cache.indexed_collection(chosen, index_uri())
+        except ValueError as err:  # emptied since it was listed
+            st.info(str(err))
         else:
-            st.caption(f"Every picture and caption has its vector for {encoder.name}: opening it encodes nothing.")
-        if st.button("Open", key="open_indexed", type="primary", disabled=not confirmed):
-            add_collection(indexed, report)
+            if st.button("Open", key="open_indexed", type="primary", disabled=not may_open(indexed)):
+                add_collection(indexed, report)
 
 st.divider()
 collection = active_collection()

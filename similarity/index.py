@@ -61,6 +61,7 @@ class Report:
     indexed: int = 0
     changed: set[str] = field(default_factory=set)  # paths indexed before whose size or time changed since
     removed: int = 0  # indexed files no longer in the folders given
+    unreadable: list[str] = field(default_factory=list)  # folders not listed: nothing under them is pruned
     seen_ids: set[str] = field(default_factory=set)
 
 
@@ -91,16 +92,23 @@ def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Repo
         report.sources = [
             Source(s.path, s.caption or captions.get(str(s.path)) or by_name.get(s.path.name)) for s in report.sources
         ]
-    report.sources = list(dict.fromkeys(report.sources))  # a file given twice is indexed once
+    by_path: dict[Path, Source] = {}  # a file given twice (a folder and a CSV) is indexed once, with its caption
+    for s in report.sources:
+        if s.path not in by_path or (s.caption and not by_path[s.path].caption):
+            by_path[s.path] = s
+    report.sources = list(by_path.values())
     return report
 
 
 def _walk(folder: Path, report: Report) -> None:
     """Pictures under ``folder``; symbolic links to folders are not followed (no loops)."""
     found = 0
-    for root, _, names in os.walk(
-        folder, onerror=lambda err: report.problems.append(f"{err.filename}: {err.strerror}")
-    ):
+
+    def unreadable(err: OSError) -> None:
+        report.problems.append(f"{err.filename}: {err.strerror}")
+        report.unreadable.append(str(Path(err.filename).resolve()) + os.sep)
+
+    for root, _, names in os.walk(folder, onerror=unreadable):
         for name in sorted(names):
             path = Path(root) / name
             if path.suffix.lower() not in IMAGE_SUFFIXES:
@@ -168,7 +176,8 @@ def prune(report: Report, items: ItemTable, folders: list[Path]) -> None:
     """Forget indexed files under ``folders`` that are no longer there (deleted or moved since)."""
     roots = [str(f.resolve()) + os.sep for f in folders if f.is_dir()]
     found = {str(s.path) for s in report.sources}
-    gone = [p for p in items.seen() if p.startswith(tuple(roots)) and p not in found] if roots else []
+    kept = tuple(report.unreadable)  # a folder that could not be listed may still hold its files
+    gone = [p for p in items.seen() if p.startswith(tuple(roots)) and not p.startswith(kept) and p not in found]
     items.remove(gone)
     report.removed += len(gone)
 
@@ -304,11 +313,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     report = gather(args.paths, captions, unpack_folder(uri))
-    if not report.sources:
-        print("error: nothing to index:\n  " + "\n  ".join(report.problems or ["no pictures given"]), file=sys.stderr)
-        return 1
     items = ItemTable(db, args.collection)
-    prune(report, items, args.paths)
+    prune(report, items, args.paths)  # first: a folder emptied since the last run forgets its files
+    if not report.sources:
+        removed = f" ({report.removed:,} files no longer there were removed from '{args.collection}')"
+        print(
+            f"error: nothing to index{removed if report.removed else ''}:\n  "
+            + "\n  ".join(report.problems or ["no pictures given"]),
+            file=sys.stderr,
+        )
+        return 1
     if args.int8:
         if args.runner == "ray":
             print("error: --int8 runs with the local runner only", file=sys.stderr)

@@ -8,8 +8,9 @@ how many of a query's true top-k stay its k nearest points on the map.
 
 from __future__ import annotations
 
+import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -232,6 +233,9 @@ def estimate_placement_seconds(method: str, n: int, drawn: int) -> float:
     return 2.0 + drawn * PLACE_INDEX_S_PER_1K / 1000 + n * PLACE_S_PER_1K / 1000
 
 
+_fitted_maps = itertools.count()
+
+
 @dataclass
 class FittedMap:
     """A 2-D map of some vectors; its trustworthiness is measured once, when first asked."""
@@ -241,6 +245,7 @@ class FittedMap:
     coords: np.ndarray  # (n, 2)
     place: object  # (q, d) vectors -> (q, 2) map positions
     seed: int = 0
+    serial: int = field(default_factory=lambda: next(_fitted_maps))  # tells two fits of one map apart
 
     @cached_property
     def trustworthiness(self) -> float:

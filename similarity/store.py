@@ -112,6 +112,7 @@ class EmbeddingStore:
         if parts and self.dim is None:
             self.dim = parts[0].shape[1]
         self.table, keys, vectors = self._read_table()
+        self._table_rows = len(keys)
         if vectors is not None:
             start = sum(len(p) for p in parts)
             self._row.update({k: start + i for i, k in enumerate(keys)})
@@ -163,6 +164,13 @@ class EmbeddingStore:
         """Read what other writers have committed since."""
         with self._lock:
             self._load()
+
+    def catch_up(self) -> None:
+        """Re-read the table only if another writer (the indexer, another server process) changed it since."""
+        with self._lock:
+            on_disk = self.db.open_table(self.name).count_rows() if self.name in self.db.list_tables().tables else 0
+            if on_disk != self._table_rows:
+                self._load()
 
     def __len__(self) -> int:
         return len(self._row)
@@ -216,6 +224,7 @@ class EmbeddingStore:
             self._row.update({keys[i]: self._count + j for j, i in enumerate(new)})
             self._parts.append(vectors[new])
             self._count += len(new)
+            self._table_rows += len(new)
             self._commits += 1
             if self._commits % COMPACT_AFTER == 0:
                 self._compact()

@@ -87,17 +87,18 @@ class ItemTable:
 
     def remove(self, paths: list[str]) -> None:
         """Forget the rows of these files."""
-        paths = list(paths)
+        paths = list(paths) if self.table is not None else []
         for start in range(0, len(paths), 500):
             quoted = ", ".join("'" + p.replace("'", "''") + "'" for p in paths[start : start + 500])
             self.table.delete(f"path IN ({quoted})")
 
 
 def indexed_collections(uri: str | None = None) -> dict[str, int]:
-    """Collection name -> number of indexed files, for every collection in the database."""
+    """Collection name -> number of indexed files, for every collection in the database that has any."""
     db = connect(uri or index_uri())
     names = [n for n in db.list_tables().tables if n.startswith(ITEMS)]
-    return {n[len(ITEMS) :]: db.open_table(n).count_rows() for n in sorted(names)}
+    counts = {n[len(ITEMS) :]: db.open_table(n).count_rows() for n in sorted(names)}
+    return {name: count for name, count in counts.items() if count}
 
 
 def load_indexed(name: str, uri: str | None = None):

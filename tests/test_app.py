@@ -334,19 +334,11 @@ def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bun
 def test_an_indexed_collection_without_this_models_vectors_says_so_before_encoding_in_the_page(
     app, demo, tmp_path, monkeypatch
 ):
-
-    from PIL import Image
-
     from similarity import limits
     from similarity.index import main as index
     from similarity.store import PREFIX, connect
 
-    folder = tmp_path / "catalogue"
-    folder.mkdir()
-    for i, item in enumerate(demo.items[:30]):  # not the demo's own files, whose vectors ship with the app
-        canvas = Image.new("RGB", (96, 96), (240, 240 - i, 230))
-        canvas.paste(Image.open(item.image_path).convert("RGB").resize((80, 80)), (8, 8))
-        canvas.save(folder / f"{i}.png")
+    folder = _photos(tmp_path / "catalogue", demo.items[:30])
     monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
     assert index([str(folder), "--collection", "catalogue"]) == 0
     db = connect(tmp_path / "index")
@@ -358,6 +350,36 @@ def test_an_indexed_collection_without_this_models_vectors_says_so_before_encodi
     app.selectbox(key="indexed_choice").set_value("catalogue").run()
     assert any("30 pictures and 0 captions of 'catalogue' have no" in w.value for w in app.warning)
     assert app.button(key="open_indexed").disabled  # 30 > 10 pictures: the visitor confirms first
-    app.checkbox(key="encode_indexed").check().run()
+    app.checkbox(key="encode_indexed_catalogue").check().run()
     app.button(key="open_indexed").click().run()
     assert not app.exception and any("30 pictures" in s.value for s in app.success)
+
+
+def _photos(folder, items):
+    """Pictures made from demo emoji, but not the demo's own files (whose vectors ship with the app)."""
+    from PIL import Image
+
+    folder.mkdir()
+    for i, item in enumerate(items):
+        canvas = Image.new("RGB", (96, 96), (240, 240 - i, 230))
+        canvas.paste(Image.open(item.image_path).convert("RGB").resize((80, 80)), (8, 8))
+        canvas.save(folder / f"{i}.png")
+    return folder
+
+
+def test_a_collection_indexed_while_the_app_runs_opens_without_encoding(app, demo, tmp_path, monkeypatch):
+    """The server's store object was read before this indexer run: it catches up instead of encoding again."""
+    from similarity.index import main as index
+
+    monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
+    assert index([str(_photos(tmp_path / "first", demo.items[:10])), "--collection", "first"]) == 0
+    app.switch_page("app_pages/collections.py").run()
+    app.selectbox(key="indexed_choice").set_value("first").run()  # the index's vectors are read now
+    assert any("opening it encodes nothing" in c.value for c in app.caption)
+    second = _photos(tmp_path / "second", demo.items[10:30])
+    assert index([str(second), "--collection", "second"]) == 0  # while the app runs
+    app.run()
+    app.selectbox(key="indexed_choice").set_value("second").run()
+    assert not app.warning and any("opening it encodes nothing" in c.value for c in app.caption)
+    app.button(key="open_indexed").click().run()
+    assert not app.exception and any("20 pictures" in s.value for s in app.success)

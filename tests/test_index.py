@@ -242,25 +242,54 @@ def test_files_and_folders_without_permission_are_named_and_the_rest_indexed(dem
     (pictures / "locked").chmod(0)
     command = [sys.executable, "-m", "similarity.index", str(pictures), "--collection", "perm"]
     drop = _without_root_reading_everything if os.geteuid() == 0 else None
-    try:
+
+    def index(without_permission: bool) -> str:
         try:
             done = subprocess.run(
                 [*command, "--index", str(tmp_path / "db")],
                 cwd=ROOT,
-                preexec_fn=drop,
+                preexec_fn=drop if without_permission else None,
                 capture_output=True,
                 text=True,
                 timeout=300,
             )
         except subprocess.SubprocessError as err:  # preexec_fn failed: no CAP_SETPCAP in this container
             pytest.skip(f"root cannot be made to lack permission here ({err})")
-        said = done.stdout + done.stderr
-        assert done.returncode == 0, said
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout + done.stderr
+
+    try:
+        said = index(without_permission=True)
         assert f"{pictures / '2.png'}: Permission denied" in said
         assert f"{pictures / 'locked'}: Permission denied" in said
         assert "perm: 2 files indexed" in said and indexed_collections(str(tmp_path / "db")) == {"perm": 2}
+        (pictures / "locked").chmod(0o755)
+        (pictures / "2.png").chmod(0o644)
+        assert "perm: 2 files indexed" in index(without_permission=False)  # readable again: the other two
+        (pictures / "locked").chmod(0)
+        said = index(without_permission=True)  # a folder that cannot be listed is not a folder emptied
+        assert "0 no longer there (removed)" in said and indexed_collections(str(tmp_path / "db")) == {"perm": 4}
     finally:
         (pictures / "locked").chmod(0o755)
+
+
+def test_a_file_given_twice_is_indexed_once_with_its_caption(pictures, tmp_path):
+    listed = tmp_path / "list.csv"
+    listed.write_text(f"file,caption\n{sorted(pictures.glob('*.png'))[0]},a caption from the list\n")
+    report = gather([pictures, listed], {}, tmp_path / "unpacked")
+    paths = [s.path for s in report.sources]
+    assert len(paths) == len(set(paths)) == 40
+    assert [s.caption for s in report.sources if s.caption] == ["a caption from the list"]
+
+
+def test_a_folder_emptied_since_the_last_run_is_forgotten(pictures, tmp_path, capsys):
+    db = str(tmp_path / "db")
+    assert main([str(pictures), "--collection", "gone", "--index", db]) == 0
+    for picture in pictures.rglob("*.png"):
+        picture.unlink()
+    assert main([str(pictures), "--collection", "gone", "--index", db]) == 1
+    assert "40 files no longer there were removed from 'gone'" in capsys.readouterr().err
+    assert "gone" not in indexed_collections(db)  # an empty collection is not offered in the app
 
 
 def test_a_rerun_follows_the_folder_deleted_files_go_a_changed_file_is_replaced(pictures, demo, tmp_path, capsys):

@@ -62,3 +62,17 @@ def test_a_table_of_another_vector_size_is_refused_not_overwritten(tmp_path):
     with pytest.raises(ValueError, match="holds vectors of size 4, but this model gives 8"):
         EmbeddingStore(tmp_path, "m", dim=8)
     assert EmbeddingStore(tmp_path, "m", dim=4).keys() == ["a"]
+
+
+def test_a_long_lived_store_catches_up_with_what_another_writer_added(tmp_path):
+    server = EmbeddingStore(tmp_path, "m")  # the app's store object, read once at start
+    server.add(["own"], unit_vectors(1, 8))
+    server.catch_up()  # nothing new from others: its own vector stays
+    assert len(server) == 1
+    indexer = EmbeddingStore(tmp_path, "m")
+    vectors = unit_vectors(3, 8, seed=1)
+    indexer.add(["a", "b", "c"], vectors)
+    assert server.missing(["a", "own"]) == ["a"]  # not seen yet
+    server.catch_up()
+    assert server.missing(["a", "b", "c", "own"]) == []
+    np.testing.assert_array_equal(server.get(["c", "a"]), vectors[[2, 0]])

@@ -22,7 +22,7 @@ import streamlit as st
 
 from similarity import ann, models, projection
 from similarity.collection import DEMO_VECTORS, Collection, load_demo, thumbnail_png
-from similarity.embed import CAPTION, IMAGE, Space, embed_collection
+from similarity.embed import CAPTION, IMAGE, Space, embed_collection, missing_vectors
 from similarity.relevance import (
     TEXT,
     NullBaseline,
@@ -93,6 +93,7 @@ SIZES = {
     "map": 12,
     "map positions": 4,  # every item's place on a sampled map: 8 bytes per item
     "indexed": 4,  # indexed collections' item lists (100k items: ~1 s to read)
+    "coverage": 16,
     "clusters": 24,
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
@@ -174,6 +175,7 @@ def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Spac
     store = store_of(root, encoder.key, encoder.dim)
 
     def compute() -> Space:
+        store.catch_up()  # the indexer or another server process may have added vectors since it was read
         bar = None
 
         def progress(done: int, total: int) -> None:
@@ -307,11 +309,19 @@ def map_positions(space: Space, method: str, kinds: tuple[str, ...]) -> np.ndarr
         return fitted.coords
     return shared_with_progress(
         "map positions",
-        (space.key, method, kinds),
+        fitted.serial,  # not the space: an unseeded UMAP fitted again lands elsewhere
         lambda: projection.positions_of_all(fitted, space.vectors, rows, drawn),
         f"Placing the {len(rows) - len(drawn):,} items this {method} map does not draw",
         projection.estimate_placement_seconds(method, len(rows), len(drawn)),
     )
+
+
+def missing_for(encoder: models.Encoder, collection: Collection) -> tuple[int, int]:
+    """(pictures, captions) opening an indexed collection with ``encoder`` would encode, once per state of the index."""
+    store = store_of(collection.indexed_in, encoder.key, encoder.dim)
+    store.catch_up()
+    key = (encoder.key, collection.content_hash, collection.indexed_in, len(store))
+    return shared("coverage", key, lambda: missing_vectors(store, collection))
 
 
 def indexed_collection(name: str, uri: str) -> Collection:
