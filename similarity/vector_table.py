@@ -59,12 +59,12 @@ class ItemTable:
         self.table.checkout_latest()
         return self.table.to_arrow()
 
-    def version(self) -> int:
-        """The table's latest version: every commit of the indexer makes a new one."""
+    def state(self) -> tuple[int, int]:
+        """(latest version, rows): changes with every commit, and differs for a table deleted and built again."""
         if self.table is None:
-            return 0
+            return 0, 0
         self.table.checkout_latest()
-        return self.table.version
+        return self.table.version, self.table.count_rows()
 
     def seen(self) -> dict[str, tuple[int, float]]:
         """path -> (size, mtime) of every file already indexed."""

@@ -326,8 +326,8 @@ def missing_for(encoder: models.Encoder, collection: Collection) -> tuple[int, i
 
 def indexed_collection(name: str, uri: str) -> Collection:
     """An indexed collection, read once per server for each version of its table (the indexer's runs make new ones)."""
-    version = ItemTable(connect(uri), name).version()
-    return shared("indexed", (uri, name, version), lambda: load_indexed(name, uri))
+    state = ItemTable(connect(uri), name).state()
+    return shared("indexed", (uri, name, state), lambda: load_indexed(name, uri))
 
 
 def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
