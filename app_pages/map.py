@@ -1,13 +1,11 @@
 """Map page: the collection on a 2-D map, the query's true angles, distortion."""
 
-import numpy as np
 import streamlit as st
 
-from similarity.embed import IMAGE
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.plots import angle_view, embedding_map
 from similarity.projection import MAX_POINTS, PROJECTORS, map_report, map_rows
-from similarity.selection import in_selection
+from similarity.selection import select_on_map
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import item_grid, kind_filter, query_picker
@@ -57,25 +55,20 @@ event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mo
 st.caption(report.sentence())
 
 
-def show_selection(selection) -> None:
+def show_selection(shapes) -> None:
     """Every item inside the drawn box or lasso, drawn or not (a sampled map places the rest)."""
     every_row = space.rows(kinds)
-    selected = every_row[in_selection(cache.map_positions(space, method, kinds), selection.box, selection.lasso)]
-    pictures = int((space.kind[selected] == IMAGE).sum())
-    st.subheader(f"{len(selected):,} selected: {pictures:,} pictures, {len(selected) - pictures:,} captions")
-    if not len(selected):
+    positions = cache.map_positions(space, method, kinds)
+    selected = select_on_map(space.kind, every_row, positions, rows, shapes.box, shapes.lasso)
+    n = len(selected.rows)
+    st.subheader(f"{n:,} selected: {selected.pictures:,} pictures, {n - selected.pictures:,} captions")
+    if not n:
         st.caption("Nothing lies inside that shape: draw around some points.")
         return
     if len(rows) < len(every_row):
-        drawn = int(np.isin(selected, rows).sum())
-        how = (
-            "PCA places them exactly"
-            if PROJECTORS[method].exact_placement
-            else f"each at the place of its most similar drawn item ({method} cannot place new points exactly)"
-        )
-        st.caption(f"{drawn:,} of them are drawn; the other {len(selected) - drawn:,} lie inside too: {how}.")
-    item_grid(space, selected[:SELECTION_GRID])
-    if len(selected) > SELECTION_GRID:
+        st.caption(selected.placement(method, PROJECTORS[method].exact_placement))
+    item_grid(space, selected.rows[:SELECTION_GRID])
+    if n > SELECTION_GRID:
         st.caption(f"Showing the first {SELECTION_GRID}.")
 
 

@@ -8,7 +8,37 @@ sampled map cover every item inside it, drawn or not.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from similarity.embed import IMAGE
+
+
+@dataclass(frozen=True)
+class MapSelection:
+    """The items inside a drawn box or lasso: all of them, and how many the map draws."""
+
+    rows: np.ndarray  # space rows, in row order
+    pictures: int
+    drawn: int  # of them, drawn on the map (the rest are placed by positions_of_all)
+
+    def placement(self, method: str, exact: bool) -> str:
+        """How the undrawn ones came to be inside, in a sentence."""
+        how = (
+            f"{method} places them exactly"
+            if exact
+            else f"each at the place of its most similar drawn item ({method} cannot place new points exactly)"
+        )
+        return f"{self.drawn:,} of them are drawn; the other {len(self.rows) - self.drawn:,} lie inside too: {how}."
+
+
+def select_on_map(
+    kinds: np.ndarray, rows: np.ndarray, positions: np.ndarray, drawn: np.ndarray, boxes: list, lassos: list
+) -> MapSelection:
+    """The ``rows`` (at ``positions``) inside the shapes; ``kinds``: every space row's kind; ``drawn``: rows drawn."""
+    inside = rows[in_selection(positions, boxes, lassos)]
+    return MapSelection(inside, int((kinds[inside] == IMAGE).sum()), int(np.isin(inside, drawn).sum()))
 
 
 def in_selection(xy: np.ndarray, boxes: list[dict], lassos: list[dict]) -> np.ndarray:

@@ -88,3 +88,15 @@ def test_the_host_can_lower_how_many_points_a_map_draws(monkeypatch):
         monkeypatch.delenv("CLIP_EXPLORER_MAP_POINTS")
         importlib.reload(projection)
     assert len(map_rows(np.arange(3000), "PCA")) == 3000
+
+
+def test_a_selection_counts_its_pictures_and_how_many_of_it_the_map_draws():
+    from similarity.embed import CAPTION, IMAGE
+    from similarity.selection import select_on_map
+
+    kinds = np.array([IMAGE, CAPTION] * 5, dtype=object)
+    rows = np.arange(10)
+    positions = np.column_stack([np.arange(10.0), np.zeros(10)])
+    picked = select_on_map(kinds, rows, positions, np.array([0, 4, 9]), [{"x": [-0.5, 4.5], "y": [-1, 1]}], [])
+    assert picked.rows.tolist() == [0, 1, 2, 3, 4] and (picked.pictures, picked.drawn) == (3, 2)
+    assert picked.placement("UMAP", False).startswith("2 of them are drawn; the other 3 lie inside too: each at")
