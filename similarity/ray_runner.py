@@ -19,7 +19,7 @@ import numpy as np
 
 from similarity.collection import clean_caption
 from similarity.embed import caption_key, image_key_of
-from similarity.index import Report, Source, commit, decode, load_encoder, pending
+from similarity.index import Report, Source, commit, load_encoder, pending, prepare
 from similarity.store import EmbeddingStore
 from similarity.vector_table import ItemTable
 
@@ -49,20 +49,20 @@ def connect(address: str | None, num_cpus: int | None = None):
 
 
 class EncodeActor:
-    """One model replica: decodes a batch of files and encodes the pictures and their captions."""
+    """One model replica: prepares a batch of files (as the local runner does) and encodes pictures and captions."""
 
     def __init__(self, model: str):
         self.encoder = load_encoder(model)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        fit = self.encoder.picture_size
-        decoded = [decode(Source(Path(p), c or None), fit) for p, c in zip(batch["path"], batch["caption"])]
+        towers = self.encoder.towers
+        decoded = [prepare(Source(Path(p), c or None), towers) for p, c in zip(batch["path"], batch["caption"])]
         ok = [not isinstance(d[1], Exception) for d in decoded]
         dim = self.encoder.dim
         images = np.zeros((len(decoded), dim), np.float32)
         texts = np.zeros((len(decoded), dim), np.float32)
         if any(ok):
-            images[ok] = self.encoder.encode_images([d[2] for d, good in zip(decoded, ok) if good])
+            images[ok] = self.encoder.encode_pixels(np.stack([d[2] for d, good in zip(decoded, ok) if good]))
         captioned = [i for i, d in enumerate(decoded) if ok[i] and clean_caption(d[0].caption or "")]
         if captioned:
             texts[captioned] = self.encoder.encode_texts([clean_caption(decoded[i][0].caption) for i in captioned])
