@@ -158,7 +158,7 @@ with indexed_tab:
     if not found:
         st.info(
             "No indexed collections on this server yet. Big collections are indexed outside the app, e.g. "
-            "`python -m similarity.index /photos --collection catalogue` (see the README, *Big collections*)."
+            "`clip-explorer-index /photos --collection catalogue` (see the README, *Big collections*)."
         )
     else:
         st.caption(f"Indexed with `clip-explorer-index` into `{index_uri()}`.")
