@@ -16,8 +16,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 # The bundled model's towers for ONNX Runtime (~10 s, once; rebuilt when the weights change).
 ONNX := data/models/emoji-clip/onnx/manifest.json
-$(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors similarity/onnx_backend.py
-	$(PY) -m similarity.onnx_backend
+$(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors similarity/encoders/onnx_export.py
+	$(PY) -m similarity.encoders.onnx_export
 
 run: $(VENV)/.installed $(ONNX)
 	$(PY) -m ui.serve

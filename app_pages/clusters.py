@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from similarity.clusters import (
+from similarity.limits import CLUSTER_GRID, MAX_CLUSTERS, MAX_COMPONENTS
+from similarity.storage.keys import CAPTION, IMAGE
+from similarity.views.clusters import (
     CLUSTERERS,
     assignments_csv,
     closest_to_centre,
@@ -12,10 +14,9 @@ from similarity.clusters import (
     parse_labels,
     zero_shot,
 )
-from similarity.embed import CAPTION, IMAGE
-from similarity.limits import CLUSTER_GRID, MAX_CLUSTERS, MAX_COMPONENTS
-from similarity.plots import embedding_map, k_scan, label_counts
-from similarity.projection import PROJECTORS
+from similarity.views.map_plots import embedding_map
+from similarity.views.maps import PROJECTORS
+from similarity.views.plots import k_scan, label_counts
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import item_grid

@@ -6,23 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from similarity.collection import (
-    ALLOWED_FOLDERS,
-    CAPTION_SUFFIXES,
-    IMAGE_SUFFIXES,
-    BadInput,
-    allowed_folders,
-    load_captions_only,
-    load_files,
-    load_folder,
-    load_zip,
-    read_captions,
-    remove_old_unpacked,
-    save_uploads,
-)
+from similarity.encoders.base import ModelLoadError
+from similarity.ingest.collection import load_captions_only, load_files, load_folder, load_zip, save_uploads
+from similarity.ingest.files import CAPTION_SUFFIXES, IMAGE_SUFFIXES, BadInput, read_captions
+from similarity.ingest.zips import remove_old_unpacked
 from similarity.limits import ENCODE_IN_PAGE
-from similarity.models import ModelLoadError
-from similarity.vector_table import index_uri, indexed_collections
+from similarity.storage.items import indexed_collections
+from similarity.storage.paths import ALLOWED_FOLDERS, allowed_folders, index_uri
 from ui import cache
 from ui.state import (
     active_collection,
@@ -34,6 +24,7 @@ from ui.state import (
     show_report,
     spend_quota,
     store_root,
+    unpacked_root,
     uploads_root,
 )
 
@@ -90,14 +81,15 @@ with uploads_tab:
             except BadInput as err:
                 st.error(str(err))
                 st.stop()
-            saved = save_uploads([(f.name, f.getvalue()) for f in pictures], uploads_root() / "uploads")
+            saved = save_uploads([(f.name, f.getvalue()) for f in pictures], uploads_root())
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
             add_collection(load_files(name, saved, typed), report)
 
 with zip_tab:
     archive = st.file_uploader("A .zip of pictures (and a captions file)", type=["zip"], key="zip")
     if archive is not None and st.button("Import zip", key="add_zip"):
-        unpacked = uploads_root()
+        unpacked = unpacked_root()
+        unpacked.mkdir(parents=True, exist_ok=True)
         remove_old_unpacked(unpacked)
         target = Path(tempfile.mkdtemp(prefix="zip-", dir=unpacked))
         (target / "archive.zip").write_bytes(archive.getvalue())

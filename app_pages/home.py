@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from similarity.models import ModelLoadError
+from similarity.encoders.base import ModelLoadError
 from ui.state import active_collection, active_encoder, explain
 
 st.title("See how CLIP similarity search works")

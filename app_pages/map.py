@@ -3,9 +3,10 @@
 import streamlit as st
 
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
-from similarity.plots import angle_view, embedding_map
-from similarity.projection import MAX_POINTS, PROJECTORS, map_report, map_rows
-from similarity.selection import select_on_map
+from similarity.views.map_plots import angle_view, embedding_map
+from similarity.views.maps import MAX_POINTS, PROJECTORS, map_rows
+from similarity.views.query_on_map import map_report
+from similarity.views.selection import select_on_map
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import item_grid, kind_filter, query_picker

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from similarity.limits import DEFAULT_RESULTS, MAX_COMPONENTS, MAX_RESULTS
-from similarity.plots import explained_variance, score_distribution
-from similarity.relevance import NULL_NAMES
-from similarity.search import rank_changes, search
+from similarity.search.engine import rank_changes, search
+from similarity.search.relevance import NULL_NAMES
+from similarity.views.plots import explained_variance, score_distribution
 from ui import cache
 from ui.state import explain, require_space
 from ui.widgets import example_queries, kind_filter, query_picker, result_grid

@@ -54,8 +54,8 @@ def rss_gb() -> float:
 
 
 def search_figures(n: int) -> None:
-    from similarity import ann
-    from similarity.search import top_k
+    from similarity.search import ann
+    from similarity.search.topk import top_k
 
     vectors = clustered(n + 200)
     vectors, queries = vectors[:n], vectors[n:]  # held-out queries from the same distribution
@@ -87,7 +87,7 @@ def search_figures(n: int) -> None:
         f"({np.median(exact) / np.median(lat):.0f}x faster than exact)"
     )
     if n >= 1_000_000:
-        from similarity.clusters import cluster
+        from similarity.views.clusters import cluster
 
         t = time.perf_counter()
         cluster("k-means", vectors, k=50)
@@ -98,8 +98,8 @@ def lance_figures(n: int) -> None:
     """LanceDB's own indexes on the same vectors and queries, to compare with the app's IVF (above)."""
     import pyarrow as pa
 
-    from similarity import ann
-    from similarity.store import connect
+    from similarity.search import ann
+    from similarity.storage.lance import connect
 
     vectors = clustered(n + 200)
     vectors, queries = vectors[:n], vectors[n:]
@@ -128,8 +128,8 @@ def lance_figures(n: int) -> None:
 
 
 def umap_figure(n: int = 100_000) -> None:
-    from similarity.plots import embedding_map
-    from similarity.projection import fit_map
+    from similarity.views.map_plots import embedding_map
+    from similarity.views.maps import fit_map
 
     fit_map("UMAP", clustered(2_000, seed=3))  # compile numba first: "warm"
     t = time.perf_counter()
@@ -144,10 +144,12 @@ def umap_figure(n: int = 100_000) -> None:
 
 def open_figure(n: int = 100_000) -> None:
     """Write an indexed collection of ``n`` items (fake paths), then open it as the app does."""
-    from similarity.embed import embed_collection
-    from similarity.models import load_bundled
-    from similarity.store import EmbeddingStore, connect
-    from similarity.vector_table import ItemTable, load_indexed
+    from similarity.encoders.bundled import load_bundled
+    from similarity.ingest.collection import load_indexed
+    from similarity.ingest.space import embed_collection
+    from similarity.storage.items import ItemTable
+    from similarity.storage.lance import connect
+    from similarity.storage.vectors import EmbeddingStore
 
     encoder = load_bundled()
     vectors = clustered(n, d=encoder.dim)
@@ -173,14 +175,8 @@ def open_figure(n: int = 100_000) -> None:
 
 def placement_figures(n: int) -> None:
     """Placing every item of a sampled map, so a box or lasso selects them all (PCA exact; UMAP/t-SNE nearest)."""
-    from similarity.projection import (
-        MAX_POINTS,
-        FittedMap,
-        estimate_placement_seconds,
-        fit_map,
-        map_rows,
-        positions_of_all,
-    )
+    from similarity.views.maps import MAX_POINTS, FittedMap, fit_map, map_rows
+    from similarity.views.placement import estimate_placement_seconds, positions_of_all
 
     vectors = clustered(n, seed=4)
     rows = np.arange(n)
@@ -203,7 +199,7 @@ def photo_folder(folder: Path, n_files: int) -> Path:
     """``n_files`` distinct 640 x 480 JPEGs (web catalogue size): demo emoji on seeded backgrounds."""
     from PIL import Image
 
-    from similarity.collection import DEMO_DIR
+    from similarity.storage.paths import DEMO_DIR
 
     demo = sorted((DEMO_DIR / "images").glob("*.png"))
     folder.mkdir()
@@ -217,10 +213,11 @@ def photo_folder(folder: Path, n_files: int) -> Path:
 
 def indexing_figures(encoder, n_files: int, ray: bool) -> None:
     """End-to-end indexing of JPEG files vs the model's raw forward on ready input tensors."""
-    from similarity.collection import open_image
-    from similarity.index import gather, index_local
-    from similarity.store import EmbeddingStore, connect
-    from similarity.vector_table import ItemTable
+    from similarity.ingest.files import open_image
+    from similarity.ingest.indexer import gather, index_local
+    from similarity.storage.items import ItemTable
+    from similarity.storage.lance import connect
+    from similarity.storage.vectors import EmbeddingStore
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = photo_folder(Path(tmp) / "pictures", n_files)
@@ -241,8 +238,8 @@ def indexing_figures(encoder, n_files: int, ray: bool) -> None:
             vectors, items = EmbeddingStore(db.uri, encoder.key, dim=encoder.dim), ItemTable(db, "bench")
             t = time.perf_counter()
             if runner == "ray":
-                from similarity.ray_runner import connect as connect_ray
-                from similarity.ray_runner import index_ray
+                from similarity.ingest.ray_runner import connect as connect_ray
+                from similarity.ingest.ray_runner import index_ray
 
                 connect_ray(None, num_cpus=2)
                 t = time.perf_counter()  # the cluster's start is not indexing
@@ -278,13 +275,13 @@ def main():
     if "place" not in args.skip:
         placement_figures(max(args.sizes))
     if "index" not in args.skip:
-        from similarity.models import load_bundled
+        from similarity.encoders.bundled import load_bundled
 
         indexing_figures(load_bundled(), 1_000, ray="ray" not in args.skip)
     if "index-vit" not in args.skip:  # a real CLIP size, where the forward dominates
         from bench_onnx_clip import ARCH, random_vit
 
-        from similarity.models import load_checkpoint
+        from similarity.encoders.pretrained import load_checkpoint
 
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["CLIP_EXPLORER_CACHE"] = tmp

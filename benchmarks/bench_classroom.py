@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,17 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402  (one set of browser flags)
+from tests.support import CHROMIUM, CHROMIUM_FLAGS, free_port  # noqa: E402  (one set of browser flags)
 from ui.serve_class import wait_healthy  # noqa: E402
 
 PAGES = {"search": "#1 ·", "map": "trustworthiness", "clusters": "Zero-shot labels"}
 LIMIT_MS = 300_000  # the baseline embeds the demo on its first search: minutes, not seconds
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _done(page, ready: str) -> None:
@@ -62,7 +55,7 @@ def _visit(context, url: str, ready: str) -> float:
 
 def measure(tree: Path, command: list[str], browser) -> dict[str, float]:
     """All figures for one version of the app in ``tree``."""
-    port = _port()
+    port = free_port()
     env = {**os.environ, "CLIP_EXPLORER_CACHE": tempfile.mkdtemp(prefix="bench-store-"), "HF_HUB_OFFLINE": "1"}
     options = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     options += ["--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]

@@ -15,8 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from similarity.collection import load_demo, open_image  # noqa: E402
-from similarity.models import load_bundled  # noqa: E402
+from similarity.encoders.bundled import load_bundled  # noqa: E402
+from similarity.ingest.collection import load_demo  # noqa: E402
+from similarity.ingest.files import open_image
 
 
 def rate(fn, items, repeats=3) -> float:

@@ -26,9 +26,9 @@ from bench_encode import rate  # noqa: E402  (benchmarks/ is on the path when ru
 from PIL import Image  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 
-from similarity import onnx_backend  # noqa: E402
-from similarity.models import load_checkpoint  # noqa: E402
-from similarity.onnx_backend import int8_towers  # noqa: E402
+from similarity.encoders import onnx_export  # noqa: E402
+from similarity.encoders.onnx_runtime import int8_towers  # noqa: E402
+from similarity.encoders.pretrained import load_checkpoint  # noqa: E402
 
 ARCH, THREADS, BATCH, ROUNDS = "ViT-B-32", 2, 32, 3
 
@@ -39,7 +39,7 @@ def random_vit(folder: Path) -> Path:
     weights = folder / "vit-b-32-random.safetensors"
     save_file({k: v.contiguous() for k, v in open_clip.create_model(ARCH).state_dict().items()}, str(weights))
     t0 = time.perf_counter()
-    onnx_backend.export_open_clip(load_checkpoint(weights, ARCH, backend="torch"), ARCH)
+    onnx_export.export_open_clip(load_checkpoint(weights, ARCH, backend="torch"), ARCH)
     print(f"exported {ARCH} in {time.perf_counter() - t0:.0f} s")
     return weights
 

@@ -13,10 +13,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from similarity.collection import load_demo  # noqa: E402
-from similarity.embed import embed_collection  # noqa: E402
-from similarity.models import load_bundled  # noqa: E402
-from similarity.store import EmbeddingStore  # noqa: E402
+from similarity.encoders.bundled import load_bundled  # noqa: E402
+from similarity.ingest.collection import load_demo  # noqa: E402
+from similarity.ingest.space import embed_collection  # noqa: E402
+from similarity.storage.vectors import EmbeddingStore  # noqa: E402
 
 
 def main():

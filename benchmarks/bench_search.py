@@ -14,7 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from similarity.search import search, text_query, top_k  # noqa: E402
+from similarity.search.engine import search  # noqa: E402
+from similarity.search.query import text_query
+from similarity.search.topk import top_k
 
 
 def best_ms(fn, repeats=20) -> float:
@@ -58,11 +60,12 @@ def main():
 
     from dataclasses import replace
 
-    from similarity.collection import DEMO_VECTORS, load_demo
-    from similarity.embed import embed_collection
-    from similarity.models import load_bundled
-    from similarity.relevance import nonsense_words, null_baseline
-    from similarity.store import EmbeddingStore, default_root
+    from similarity.encoders.bundled import load_bundled
+    from similarity.ingest.collection import load_demo
+    from similarity.ingest.space import embed_collection
+    from similarity.search.relevance import nonsense_words, null_baseline
+    from similarity.storage.paths import DEMO_VECTORS, default_root
+    from similarity.storage.vectors import EmbeddingStore
 
     encoder = load_bundled()
     space = embed_collection(encoder, EmbeddingStore(default_root(), encoder.key, (DEMO_VECTORS,)), load_demo())

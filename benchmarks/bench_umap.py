@@ -21,7 +21,7 @@ def main(n: int = 10_000, d: int = 256):
     v = (centres[rng.integers(0, 20, n)] + 0.5 * rng.standard_normal((n, d))).astype(np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     start = time.perf_counter()
-    from similarity.projection import project
+    from similarity.views.maps import project
 
     project("UMAP", v)
     first = time.perf_counter() - start

@@ -19,3 +19,5 @@ ENCODE_IN_PAGE = 1_000  # pictures an indexed collection may still need encoded 
 SCORE_SAMPLE = 100_000  # big spaces: the score histogram and the verdict's spread use this many items
 MAX_SESSION_BYTES = 4_000_000_000  # uploads + unpacked zips one browser session may write to disk
 UNPACKED_MAX_AGE_S = 2 * 86_400  # unpacked zips older than this are removed on the next import
+MAX_QUERY_CHARS = 1_000  # a typed query (the text tower reads ~32 tokens; longer is a paste, not a query)
+MAX_QUERY_TERMS = 8  # terms of +/- query arithmetic (each is encoded and shown with its own results)

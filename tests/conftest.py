@@ -32,13 +32,13 @@ def make_image(tmp_path):
 
 @pytest.fixture(scope="session")
 def bundled():
-    from similarity.models import load_bundled
+    from similarity.encoders.bundled import load_bundled
 
     return load_bundled()
 
 
 @pytest.fixture(scope="session")
 def demo():
-    from similarity.collection import load_demo
+    from similarity.ingest.collection import load_demo
 
     return load_demo()

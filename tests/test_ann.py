@@ -5,9 +5,11 @@ import time
 import numpy as np
 import pytest
 
-from similarity import ann
-from similarity.embed import CAPTION, IMAGE, Space
-from similarity.search import Query, search
+from similarity.ingest.space import Space
+from similarity.search import ann
+from similarity.search.engine import search
+from similarity.search.query import Query
+from similarity.storage.keys import CAPTION, IMAGE
 
 
 def clustered(n: int, d: int = 64, seed: int = 0) -> np.ndarray:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from similarity.collection import ALLOWED_FOLDERS
+from similarity.storage.paths import ALLOWED_FOLDERS
 from ui.widgets import EMOJI_EXAMPLES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -82,7 +82,7 @@ def test_cold_start_encodes_no_demo_item(tmp_path):
     assert not at.exception and any(c.value.startswith("#1 ") for c in at.caption)
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written == [], f"demo items were encoded and stored: {written[:3]}"
-    from ui.cache import caches
+    from ui.shared import caches
 
     spaces = [space for key, space in caches()["space"]._entries.items() if key[2] == str(tmp_path)]
     assert len(spaces) == 1 and (spaces[0].encoded_images, spaces[0].encoded_texts) == (0, 0)
@@ -95,7 +95,7 @@ def _visit_every_page(at):
 
 
 def test_a_second_session_and_idle_widget_changes_recompute_nothing(app, store_root):
-    from ui.cache import caches
+    from ui.shared import caches
 
     _visit_every_page(app)
     before = {kind: cache.computed for kind, cache in caches().items()}
@@ -298,8 +298,8 @@ def test_more_like_this_then_another_collection_starts_from_its_own_items(app):
 def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bundled, demo, tmp_path, monkeypatch):
     import shutil
 
-    from similarity.index import main as index
-    from ui.cache import caches
+    from similarity.ingest.cli import main as index
+    from ui.shared import caches
 
     folder = tmp_path / "catalogue"
     folder.mkdir()
@@ -321,7 +321,7 @@ def test_an_indexed_collection_opens_without_encoding_and_is_searchable(app, bun
     app.switch_page("app_pages/search.py").run()
     app.text_input(key="query_text").set_value("a red fruit").run()
     assert not app.exception
-    from similarity.vector_table import load_indexed
+    from similarity.ingest.collection import load_indexed
 
     opened = load_indexed("catalogue")
     key = (bundled.key, opened.content_hash, str(tmp_path / "index"))
@@ -335,8 +335,9 @@ def test_an_indexed_collection_without_this_models_vectors_says_so_before_encodi
     app, demo, tmp_path, monkeypatch
 ):
     from similarity import limits
-    from similarity.index import main as index
-    from similarity.store import PREFIX, connect
+    from similarity.ingest.cli import main as index
+    from similarity.storage.lance import connect
+    from similarity.storage.vectors import PREFIX
 
     folder = _photos(tmp_path / "catalogue", demo.items[:30])
     monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
@@ -369,7 +370,7 @@ def _photos(folder, items):
 
 def test_a_collection_indexed_while_the_app_runs_opens_without_encoding(app, demo, tmp_path, monkeypatch):
     """The server's store object was read before this indexer run: it catches up instead of encoding again."""
-    from similarity.index import main as index
+    from similarity.ingest.cli import main as index
 
     monkeypatch.setenv("CLIP_EXPLORER_INDEX", str(tmp_path / "index"))
     assert index([str(_photos(tmp_path / "first", demo.items[:10])), "--collection", "first"]) == 0

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from similarity.collection import load_folder, load_zip, open_image
+from similarity.ingest.collection import load_folder, load_zip
+from similarity.ingest.files import open_image
 
 GOOD = "good.png"
 
@@ -184,10 +185,10 @@ def test_an_empty_folder_is_an_empty_collection(tmp_path):
 def test_a_broken_checkpoint_giving_nan_vectors_is_named_and_nothing_is_stored(tmp_path):
     import torch
 
-    from similarity.collection import Collection, Item
-    from similarity.embed import embed_collection
-    from similarity.models import load_bundled
-    from similarity.store import EmbeddingStore
+    from similarity.encoders.bundled import load_bundled
+    from similarity.ingest.collection import Collection, Item
+    from similarity.ingest.space import embed_collection
+    from similarity.storage.vectors import EmbeddingStore
 
     broken = load_bundled(backend="torch")
     with torch.no_grad():

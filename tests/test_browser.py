@@ -1,28 +1,15 @@
 """Real browsers: `streamlit run app.py`, Chromium searches, every page fits a projector."""
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port
 
 from ui.serve_class import wait_healthy
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "artifacts"
 PAGES = {"home": "", "search": "search", "map": "map", "clusters": "clusters", "collection": "collections"}
 # What each page shows once its work is done.
@@ -33,12 +20,6 @@ READY = {
     "clusters": "Zero-shot labels",
     "collection": "Active:",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +38,7 @@ def _serve(tmp_path_factory, **settings):
         if os.environ.get("REQUIRE_BROWSER"):
             pytest.fail(f"Chromium not found at {CHROMIUM}: run `make system`")
         pytest.skip("Chromium is not installed (run `make system`)")
-    port = _free_port()
+    port = free_port()
     store = str(tmp_path_factory.mktemp("store"))
     env = {**os.environ, "CLIP_EXPLORER_CACHE": store, "HF_HUB_OFFLINE": "1", **settings}
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]

@@ -3,10 +3,13 @@
 import numpy as np
 import pytest
 
-from similarity.collection import DEMO_VECTORS, Collection
-from similarity.embed import CAPTION, IMAGE, embed_collection
-from similarity.search import text_query, top_k
-from similarity.store import EmbeddingStore, read_shipped
+from similarity.ingest.collection import Collection
+from similarity.ingest.space import embed_collection
+from similarity.search.query import text_query
+from similarity.search.topk import top_k
+from similarity.storage.keys import CAPTION, IMAGE
+from similarity.storage.paths import DEMO_VECTORS
+from similarity.storage.vectors import EmbeddingStore, read_shipped
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +25,13 @@ def test_a_fresh_install_encodes_no_demo_item(demo_space):
 
 
 def test_shipped_vectors_are_this_models_own(bundled, demo, tmp_path):
-    """Retraining without `python -m similarity.embed` would ship stale vectors: this fails then."""
+    """Retraining without `python -m similarity.ingest.space` would ship stale vectors: this fails then."""
     shipped = read_shipped(DEMO_VECTORS, bundled.key)
-    assert len(shipped) == 3722, "data/demo/vectors.npz was made by another model: run python -m similarity.embed"
+    assert len(shipped) == 3722, (
+        "data/demo/vectors.npz was made by another model: run python -m similarity.ingest.space"
+    )
     fresh = embed_collection(bundled, EmbeddingStore(tmp_path, bundled.key), Collection("part", demo.items[::97]))
-    from similarity.embed import vector_rows
+    from similarity.ingest.space import vector_rows
 
     keys = [key for _, _, key in vector_rows(Collection("part", demo.items[::97]))]
     cos = np.einsum("nd,nd->n", fresh.vectors, np.stack([shipped[k] for k in keys]))
@@ -52,7 +57,7 @@ def test_text_finds_the_right_picture(bundled, demo, demo_space, query, expected
 
 
 def test_automatic_cluster_names_match_emoji_groups_for_most_clusters(bundled, demo, demo_space):
-    from similarity.clusters import cluster, name_agreement, name_clusters
+    from similarity.views.clusters import cluster, name_agreement, name_clusters
 
     pictures = demo_space.rows((IMAGE,))
     vectors = demo_space.vectors[pictures]
@@ -64,7 +69,7 @@ def test_automatic_cluster_names_match_emoji_groups_for_most_clusters(bundled, d
 
 
 def test_real_queries_beat_the_null_baseline_and_nonsense_does_not(bundled, demo_space):
-    from similarity.relevance import nonsense_words, null_baseline, null_queries
+    from similarity.search.relevance import nonsense_words, null_baseline, null_queries
 
     pictures = demo_space.vectors[demo_space.rows((IMAGE,))]
     baseline = null_baseline(bundled.encode_texts(nonsense_words()), pictures)
@@ -80,7 +85,7 @@ def test_real_queries_beat_the_null_baseline_and_nonsense_does_not(bundled, demo
 
 
 def test_modality_gap_figures_from_the_demo(demo_space):
-    from similarity.relevance import modality_gap
+    from similarity.search.relevance import modality_gap
 
     pictures, captions = demo_space.rows((IMAGE,)), demo_space.rows((CAPTION,))
     own = np.column_stack([np.arange(len(pictures)), np.arange(len(captions))])  # the demo pairs them in order

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from ui.cache import SharedCache
+from ui.shared import SharedCache
 
 
 def test_concurrent_sessions_compute_a_key_once():

@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 from test_projection import clustered
 
-from similarity.clusters import CLUSTERERS, cluster, confusion, name_clusters, parse_labels, scan_k, zero_shot
+from similarity.views.clusters import CLUSTERERS, cluster, confusion, name_clusters, parse_labels, scan_k, zero_shot
 
 
 @pytest.mark.parametrize("method", list(CLUSTERERS))
@@ -53,7 +53,7 @@ def test_zero_shot_and_confusion():
 
 
 def test_automatic_k_covers_known_categories_and_says_when_it_hits_the_edge():
-    from similarity.clusters import explore_clusters, scan_range
+    from similarity.views.clusters import explore_clusters, scan_range
 
     assert scan_range(1000, n_known=20) == 23 and scan_range(1000) == 15 and scan_range(6, n_known=20) == 5
     chosen = explore_clusters(clustered(n_per=30, centres=4, seed=2), "k-means", n_known=4)
@@ -67,7 +67,7 @@ def test_automatic_k_covers_known_categories_and_says_when_it_hits_the_edge():
 
 
 def test_noise_is_counted_and_the_silhouette_says_what_it_covers():
-    from similarity.clusters import explore_clusters
+    from similarity.views.clusters import explore_clusters
 
     rng = np.random.default_rng(0)
     scattered = rng.standard_normal((60, 16)).astype(np.float32)
@@ -84,7 +84,7 @@ def test_noise_is_counted_and_the_silhouette_says_what_it_covers():
 
 
 def test_big_collections_cluster_with_mini_batches_and_refuse_pairwise_methods():
-    from similarity.clusters import BIG, explore_clusters
+    from similarity.views.clusters import BIG, explore_clusters
 
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((6, 16))

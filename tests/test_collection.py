@@ -5,8 +5,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from similarity import collection as col
-from similarity.collection import BadInput, load_captions_only, load_folder, load_zip, open_image, read_captions
+from similarity.ingest import collection as col
+from similarity.ingest import files
+from similarity.ingest.collection import load_captions_only, load_folder, load_zip
+from similarity.ingest.files import BadInput, open_image, read_captions
+from similarity.storage.keys import content_id
 
 
 def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, make_image):
@@ -27,7 +30,7 @@ def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, ma
     assert "truncated.png: corrupt or truncated" in problems
     assert "notes.txt: not an image or caption file" in problems
     assert c.duplicates == ["same-as-red.png = red.png"]
-    assert c.items[[i.source for i in c.items].index("red.png")].id == col.content_id(good)
+    assert c.items[[i.source for i in c.items].index("red.png")].id == content_id(good)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +66,7 @@ def test_gif_uses_first_frame(tmp_path):
 
 
 def test_decompression_bombs_are_refused(make_image, monkeypatch):
-    monkeypatch.setattr(col, "MAX_IMAGE_PIXELS", 100)
+    monkeypatch.setattr(files, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(BadInput, match="big.png: image too large"):
         open_image(make_image("big.png", size=(300, 300)))
 
@@ -166,7 +169,7 @@ def test_symbolic_links_in_a_zip_are_skipped(tmp_path, make_image):
 
 
 def test_server_folders_only_where_the_host_allows(tmp_path, make_image, monkeypatch):
-    from similarity.collection import ALLOWED_FOLDERS
+    from similarity.storage.paths import ALLOWED_FOLDERS
 
     make_image("allowed/pics/a.png")
     monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)
@@ -187,7 +190,7 @@ def test_old_unpacked_zips_are_removed(tmp_path):
     import os
     import time
 
-    from similarity.collection import remove_old_unpacked
+    from similarity.ingest.zips import remove_old_unpacked
 
     old, new = tmp_path / "zip-old", tmp_path / "zip-new"
     for folder in (old, new):

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from similarity.collection import Collection, load_folder
-from similarity.embed import CAPTION, IMAGE, embed_collection
-from similarity.store import EmbeddingStore
+from similarity.ingest.collection import Collection, load_folder
+from similarity.ingest.space import embed_collection
+from similarity.storage.keys import CAPTION, IMAGE
+from similarity.storage.vectors import EmbeddingStore
 
 
 def test_reopening_encodes_nothing_and_adding_encodes_only_the_new(bundled, demo, tmp_path):

@@ -13,10 +13,10 @@ import pytest
 from conftest import unit_vectors
 from streamlit.testing.v1 import AppTest
 
-from similarity import store as store_module
-from similarity.collection import Collection, load_folder
-from similarity.embed import embed_collection
-from similarity.store import EmbeddingStore
+from similarity.ingest.collection import Collection, load_folder
+from similarity.ingest.space import embed_collection
+from similarity.storage import vectors as store_module
+from similarity.storage.vectors import EmbeddingStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,13 +59,13 @@ def test_a_damaged_table_is_set_aside_and_its_items_are_embedded_again(bundled, 
 
 
 def again_keys(collection) -> list[str]:
-    from similarity.embed import vector_rows
+    from similarity.ingest.space import vector_rows
 
     return [key for _, _, key in vector_rows(collection)]
 
 
 def test_every_visitor_still_gets_the_app_when_the_store_is_damaged(tmp_path):
-    from similarity.models import load_bundled
+    from similarity.encoders.bundled import load_bundled
 
     versions = tmp_path / f"vectors__{load_bundled().key}.lance" / "_versions"
     versions.mkdir(parents=True)
@@ -121,10 +121,10 @@ def test_sessions_sharing_one_store_object_lose_no_key(tmp_path, monkeypatch):
 _EMBED = """
 import sys
 from pathlib import Path
-from similarity.collection import load_folder
-from similarity.embed import embed_collection
-from similarity.models import load_bundled
-from similarity.store import EmbeddingStore
+from similarity.ingest.collection import load_folder
+from similarity.ingest.space import embed_collection
+from similarity.encoders.bundled import load_bundled
+from similarity.storage.vectors import EmbeddingStore
 encoder, pictures = load_bundled(), Path(sys.argv[1])
 embed_collection(encoder, EmbeddingStore(Path(sys.argv[2]), encoder.key), load_folder(pictures, allowed=[pictures]))
 """

@@ -11,10 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from similarity.collection import content_id, open_image
-from similarity.index import ItemTable, Report, gather, index_local, main
-from similarity.store import EmbeddingStore, connect
-from similarity.vector_table import indexed_collections, load_indexed
+from similarity.ingest.cli import main
+from similarity.ingest.collection import load_indexed
+from similarity.ingest.files import open_image
+from similarity.ingest.indexer import Report, gather, index_local
+from similarity.storage.items import ItemTable, indexed_collections
+from similarity.storage.keys import content_id
+from similarity.storage.lance import connect
+from similarity.storage.vectors import EmbeddingStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +62,7 @@ def test_a_folder_is_indexed_once_and_a_rerun_encodes_nothing(bundled, pictures,
 
 
 def test_captions_from_a_csv_are_indexed_with_their_pictures(bundled, pictures, tmp_path):
-    from similarity.collection import read_captions
+    from similarity.ingest.files import read_captions
 
     db = connect(str(tmp_path / "db"))
     captions = read_captions("captions.csv", (tmp_path / "captions.csv").read_bytes())
@@ -103,7 +107,7 @@ def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
     for item in demo.items[:400]:
         shutil.copy(item.image_path, folder / item.image_path.name)
     index = tmp_path / "db"
-    command = [sys.executable, "-m", "similarity.index", str(folder), "--collection", "big", "--index", str(index)]
+    command = [sys.executable, "-m", "similarity.ingest.cli", str(folder), "--collection", "big", "--index", str(index)]
     proc = subprocess.Popen([*command, "--batch", "8"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     try:
@@ -121,14 +125,14 @@ def test_a_killed_indexer_resumes_where_it_stopped(bundled, demo, tmp_path):
 
 
 def test_the_app_reading_while_the_indexer_writes_never_sees_an_item_without_its_vector(bundled, demo, tmp_path):
-    from similarity.embed import missing_vectors
+    from similarity.ingest.space import missing_vectors
 
     folder = tmp_path / "many"
     folder.mkdir()
     for item in demo.items[:400]:
         shutil.copy(item.image_path, folder / item.image_path.name)
     index = str(tmp_path / "db")
-    command = [sys.executable, "-m", "similarity.index", str(folder), "--collection", "live", "--index", index]
+    command = [sys.executable, "-m", "similarity.ingest.cli", str(folder), "--collection", "live", "--index", index]
     proc = subprocess.Popen([*command, "--batch", "8"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen, deadline = [], time.time() + 120
     try:
@@ -198,8 +202,9 @@ def test_photos_are_decoded_only_as_large_as_the_model_looks_and_app_and_indexer
     """A JPEG is decoded at a reduced scale (faster), the same way by the indexer and the app."""
     from PIL import Image
 
-    from similarity.collection import load_folder
-    from similarity.embed import IMAGE, embed_collection
+    from similarity.ingest.collection import load_folder
+    from similarity.ingest.space import embed_collection
+    from similarity.storage.keys import IMAGE
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -240,7 +245,7 @@ def test_files_and_folders_without_permission_are_named_and_the_rest_indexed(dem
         shutil.copy(item.image_path, pictures / ("locked" if i == 3 else "") / f"{i}.png")
     (pictures / "2.png").chmod(0)
     (pictures / "locked").chmod(0)
-    command = [sys.executable, "-m", "similarity.index", str(pictures), "--collection", "perm"]
+    command = [sys.executable, "-m", "similarity.ingest.cli", str(pictures), "--collection", "perm"]
     drop = _without_root_reading_everything if os.geteuid() == 0 else None
 
     def index(without_permission: bool) -> str:

@@ -1,22 +1,17 @@
 """A small class in CI: 3 websocket sessions for 10 s against 2 processes behind HAProxy, zero errors."""
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from benchmarks import load  # noqa: E402
+from support import run_load, start_servers
 
 
 @pytest.fixture
 def class_server(tmp_path):
     if not shutil.which("haproxy") and not Path("/usr/sbin/haproxy").exists():
         pytest.skip("HAProxy is not installed (run `make system`)")
-    server, url = load.start_servers(2, str(tmp_path / "store"))
+    server, url = start_servers(2, str(tmp_path / "store"))
     yield url
     server.terminate()
     server.wait(timeout=60)
@@ -28,6 +23,6 @@ def test_three_students_for_ten_seconds_get_no_errors(class_server):
 
     with urllib.request.urlopen(class_server + "/") as response:  # the proxy keeps a browser on one process
         assert "CLIP_SERVER=app" in (response.headers.get("Set-Cookie") or "")
-    tally = load.run_load(class_server, sessions=3, seconds=10, think_s=1.0)
+    tally = run_load(class_server, sessions=3, seconds=10, think_s=1.0)
     assert tally.errors == [] and tally.opened == 3
     assert len(tally.latencies["search"]) >= 3 and "open the app" in tally.latencies

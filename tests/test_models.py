@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from similarity import models
-from similarity.models import ModelLoadError, load_checkpoint, load_pretrained
+from similarity.encoders import bundled as models
+from similarity.encoders.base import ModelLoadError
+from similarity.encoders.pretrained import load_checkpoint, load_pretrained
 
 TINY = "tiny-test-ViT"
 TINY_CFG = {

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from similarity import onnx_backend
-from similarity.models import bundled_config, load_bundled
+from similarity.encoders import onnx_export, onnx_runtime
+from similarity.encoders.bundled import bundled_config, load_bundled
 
 TEXTS = [
     "pizza",
@@ -24,12 +24,12 @@ def torch_encoder():
 
 @pytest.fixture(scope="module")
 def onnx_folder(tmp_path_factory):
-    return onnx_backend.export_bundled(tmp_path_factory.mktemp("export") / "onnx")
+    return onnx_export.export_bundled(tmp_path_factory.mktemp("export") / "onnx")
 
 
 def test_tokens_equal_open_clips_tokenizer(torch_encoder):
     text_cfg = bundled_config()["model_cfg"]["text_cfg"]
-    ours = onnx_backend.Tokens(f"{text_cfg['hf_tokenizer_name']}/tokenizer.json", text_cfg["context_length"], "[PAD]")(
+    ours = onnx_runtime.Tokens(f"{text_cfg['hf_tokenizer_name']}/tokenizer.json", text_cfg["context_length"], "[PAD]")(
         TEXTS
     )
     theirs = torch_encoder.towers.tokenizer(TEXTS).numpy()
@@ -42,7 +42,7 @@ def test_preprocessing_equals_open_clips_transform(torch_encoder, size, mode):
         np.random.default_rng(0).integers(0, 256, (size[1], size[0], len(mode)), np.uint8).squeeze()
     )
     picture = picture.convert(mode)
-    ours = onnx_backend.preprocess(
+    ours = onnx_runtime.preprocess(
         picture, 64, [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
     )
     theirs = torch_encoder.towers.preprocess(picture.convert("RGB")).numpy()
@@ -50,10 +50,10 @@ def test_preprocessing_equals_open_clips_transform(torch_encoder, size, mode):
 
 
 def test_onnx_vectors_match_torch(torch_encoder, onnx_folder, demo):
-    towers = onnx_backend.load(onnx_folder, torch_encoder.key)
+    towers = onnx_runtime.load(onnx_folder, torch_encoder.key)
     assert towers is not None and towers.backend == "ONNX Runtime"
-    from similarity.collection import open_image
-    from similarity.models import Encoder
+    from similarity.encoders.base import Encoder
+    from similarity.ingest.files import open_image
 
     fast = Encoder(towers, "onnx", "", torch_encoder.key)
     pictures = [open_image(item.image_path) for item in demo.items[::97]]
@@ -67,8 +67,8 @@ def test_onnx_vectors_match_torch(torch_encoder, onnx_folder, demo):
 
 
 def test_an_export_for_other_weights_is_ignored(onnx_folder):
-    assert onnx_backend.load(onnx_folder, "emoji-clip-000000000000") is None
-    assert onnx_backend.load(onnx_folder.parent / "missing", "any") is None
+    assert onnx_runtime.load(onnx_folder, "emoji-clip-000000000000") is None
+    assert onnx_runtime.load(onnx_folder.parent / "missing", "any") is None
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +86,13 @@ def random_vit_b_32(tmp_path_factory):
 
 
 def test_an_open_clip_vit_b_32_on_onnx_gives_torchs_vectors(random_vit_b_32, demo, tmp_path, monkeypatch):
-    from similarity.collection import open_image
-    from similarity.models import load_checkpoint
+    from similarity.encoders.pretrained import load_checkpoint
+    from similarity.ingest.files import open_image
 
     monkeypatch.setenv("CLIP_EXPLORER_CACHE", str(tmp_path / "embeddings"))
     eager = load_checkpoint(random_vit_b_32, "ViT-B-32", backend="torch")
     assert load_checkpoint(random_vit_b_32, "ViT-B-32").towers.backend == "PyTorch"  # nothing exported yet
-    folder = onnx_backend.export_open_clip(load_checkpoint(random_vit_b_32, "ViT-B-32", backend="torch"), "ViT-B-32")
+    folder = onnx_export.export_open_clip(load_checkpoint(random_vit_b_32, "ViT-B-32", backend="torch"), "ViT-B-32")
     assert folder == tmp_path / "onnx" / eager.key
     fast = load_checkpoint(random_vit_b_32, "ViT-B-32")  # "auto" finds the export
     assert fast.towers.backend == "ONNX Runtime" and fast.key == eager.key

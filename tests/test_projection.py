@@ -3,16 +3,11 @@ import pytest
 from conftest import unit_vectors
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from similarity.projection import (
-    PROJECTORS,
-    fit_map,
-    map_angles,
-    map_report,
-    overlap_at_k,
-    project,
-    trustworthiness,
-)
-from similarity.search import top_k
+from similarity.search.topk import top_k
+from similarity.limits import MAX_LINKED
+from similarity.views.distortion import map_angles, overlap_at_k, trustworthiness
+from similarity.views.maps import PROJECTORS, fit_map, project
+from similarity.views.query_on_map import map_report
 
 
 def clustered(n_per=40, d=16, centres=3, seed=0):
@@ -52,9 +47,10 @@ def test_overlap_is_one_when_the_map_keeps_the_ranking():
 def test_map_report_links_the_true_top_k_and_leaves_the_query_item_out():
     vectors = clustered()
     fitted = fit_map("PCA", vectors)
-    report = map_report(fitted, vectors, vectors[5], k=50)
-    assert report.ranking.indices[0] == 5 and len(report.ranking.indices) == 50
-    assert "50 best matches" in report.sentence() and 0 <= report.overlap_at_k <= 1
+    report = map_report(fitted, vectors, vectors[5], k=MAX_LINKED)
+    assert report.ranking.indices[0] == 5 and len(report.ranking.indices) == MAX_LINKED
+    assert f"{MAX_LINKED} best matches" in report.sentence() and 0 <= report.overlap_at_k <= 1
+    assert len(map_report(fitted, vectors, vectors[5], k=10_000).ranking.indices) == MAX_LINKED  # the core clamps
     mine = map_report(fitted, vectors, vectors[5], k=8, exclude=5)
     assert 5 not in mine.ranking.indices
     assert mine.ranking.indices.tolist() == report.ranking.indices[1:9].tolist()
@@ -84,11 +80,13 @@ def test_tiny_collections_get_a_clear_message(n):
         project("MDS", unit_vectors(5, 8))
 
 
-def test_exact_knn_matches_brute_force_and_starts_with_itself():
-    from similarity.projection import exact_knn
+def test_exact_knn_matches_brute_force_and_starts_with_itself(monkeypatch):
+    from similarity.search import topk
+    from similarity.views.maps import exact_knn
 
+    monkeypatch.setattr(topk, "CHUNK", 64)  # several chunks: the running top-k across them
     vectors = unit_vectors(300, 16, seed=11)
-    indices, distances = exact_knn(vectors, 6, chunk=64)
+    indices, distances = exact_knn(vectors, 6)
     brute = np.argsort(-(vectors @ vectors.T), axis=1, kind="stable")[:, :6]
     np.testing.assert_array_equal(indices, brute)
     assert (indices[:, 0] == np.arange(300)).all() and np.allclose(distances[:, 0], 0, atol=1e-6)

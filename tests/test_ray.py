@@ -3,16 +3,19 @@
 import numpy as np
 import pytest
 
-from similarity.index import gather, index_local, main
-from similarity.store import EmbeddingStore, connect
-from similarity.vector_table import ItemTable, load_indexed
+from similarity.ingest.cli import main
+from similarity.ingest.collection import load_indexed
+from similarity.ingest.indexer import gather, index_local
+from similarity.storage.items import ItemTable
+from similarity.storage.lance import connect
+from similarity.storage.vectors import EmbeddingStore
 
 ray = pytest.importorskip("ray", reason="the Ray runner is an optional extra: pip install -r requirements-ray.txt")
 
 
 @pytest.fixture(scope="module")
 def local_ray():
-    from similarity.ray_runner import connect as connect_ray
+    from similarity.ingest.ray_runner import connect as connect_ray
 
     connect_ray(None, num_cpus=2)
     yield
@@ -20,7 +23,7 @@ def local_ray():
 
 
 def test_ray_gives_the_in_process_vectors_and_skips_bad_files(local_ray, bundled, demo, tmp_path):
-    from similarity.ray_runner import index_ray
+    from similarity.ingest.ray_runner import index_ray
 
     folder = tmp_path / "pictures"
     folder.mkdir()

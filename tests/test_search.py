@@ -2,15 +2,10 @@ import numpy as np
 import pytest
 from conftest import unit_vectors
 
-from similarity.search import (
-    angles_deg,
-    combine,
-    cosines,
-    fit_pca,
-    parse_query,
-    rank_changes,
-    top_k,
-)
+from similarity.search.engine import rank_changes
+from similarity.search.pca import fit_pca
+from similarity.search.query import combine, parse_query
+from similarity.search.topk import angles_deg, cosines, top_k
 
 
 def reference_top_k(query, vectors, k):
@@ -57,8 +52,9 @@ def test_search_among_a_subset_returns_original_rows():
 
 def test_bad_k_and_empty_candidates_say_what_is_wrong():
     vectors = unit_vectors(5, 4)
-    with pytest.raises(ValueError, match="k must be at least 1"):
-        top_k(vectors[0], vectors, 0)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="number of results must be a whole number of at least 1"):
+            top_k(vectors[0], vectors, bad)
     with pytest.raises(ValueError, match="nothing to search"):
         top_k(vectors[0], vectors, 3, among=np.array([], dtype=int))
     with pytest.raises(ValueError, match="dims"):
@@ -111,8 +107,9 @@ def test_truncated_filter_equals_a_smaller_fit():
 
 
 def _space(n=40, d=16, seed=12):
-    from similarity.collection import Item
-    from similarity.embed import CAPTION, IMAGE, Space
+    from similarity.ingest.collection import Item
+    from similarity.ingest.space import Space
+    from similarity.storage.keys import CAPTION, IMAGE
 
     vectors = unit_vectors(n, d, seed=seed)
     items = [Item(f"id{i}", f"f{i}.png", caption=f"caption {i}") for i in range(n // 2)]
@@ -120,8 +117,9 @@ def _space(n=40, d=16, seed=12):
 
 
 def test_search_leaves_the_query_item_out_and_judges_the_best_match():
-    from similarity.relevance import PICTURE, NullBaseline
-    from similarity.search import Query, search
+    from similarity.search.engine import search
+    from similarity.search.query import PICTURE, Query
+    from similarity.search.relevance import NullBaseline
 
     space = _space()
     pictures = space.rows(("image",))
@@ -139,7 +137,8 @@ def test_search_leaves_the_query_item_out_and_judges_the_best_match():
 
 
 def test_query_arithmetic_shows_each_terms_own_results():
-    from similarity.search import search, text_query
+    from similarity.search.engine import search
+    from similarity.search.query import text_query
 
     space = _space()
     table = {"alpha": space.vectors[0], "beta": space.vectors[2]}
@@ -149,3 +148,25 @@ def test_query_arithmetic_shows_each_terms_own_results():
     assert [name for name, _ in result.terms] == ["alpha", "− beta"]
     assert result.terms[0][1].indices[0] == 0 and result.terms[1][1].indices[0] == 2
     assert result.relevance is None  # no baselines given
+
+
+def test_the_core_clamps_k_to_the_result_cap_and_refuses_nonsense():
+    from similarity.limits import MAX_RESULTS
+    from similarity.search.engine import search
+    from similarity.search.query import PICTURE, Query
+
+    space = _space(n=200)
+    query = Query(space.vectors[0], "x", PICTURE)
+    assert len(search(space, query, 10**9, ("image", "caption")).ranking.indices) == MAX_RESULTS
+    with pytest.raises(ValueError, match="at least 1"):
+        search(space, query, -1, ("image",))
+
+
+def test_a_pasted_essay_or_endless_arithmetic_is_refused_with_the_limit():
+    from similarity.limits import MAX_QUERY_CHARS, MAX_QUERY_TERMS
+
+    with pytest.raises(ValueError, match=f"at most {MAX_QUERY_CHARS:,} characters"):
+        parse_query("apple " * 2_000)
+    with pytest.raises(ValueError, match=f"at most {MAX_QUERY_TERMS} are combined"):
+        parse_query(" + ".join(["a"] * 50))
+    assert len(parse_query(" + ".join(["apple"] * MAX_QUERY_TERMS))) == MAX_QUERY_TERMS

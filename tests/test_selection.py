@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from conftest import unit_vectors
 
-from similarity.projection import fit_map, map_rows, positions_of_all
-from similarity.selection import in_selection
+from similarity.views.maps import fit_map, map_rows
+from similarity.views.placement import positions_of_all
+from similarity.views.selection import in_selection
 
 
 def scattered(n=2000, seed=0):
@@ -75,7 +76,7 @@ def test_every_item_of_a_sampled_map_gets_a_place(method):
 def test_the_host_can_lower_how_many_points_a_map_draws(monkeypatch):
     import importlib
 
-    import similarity.projection as projection
+    import similarity.views.maps as projection
 
     monkeypatch.setenv("CLIP_EXPLORER_MAP_POINTS", "500")
     try:
@@ -91,8 +92,8 @@ def test_the_host_can_lower_how_many_points_a_map_draws(monkeypatch):
 
 
 def test_a_selection_counts_its_pictures_and_how_many_of_it_the_map_draws():
-    from similarity.embed import CAPTION, IMAGE
-    from similarity.selection import select_on_map
+    from similarity.storage.keys import CAPTION, IMAGE
+    from similarity.views.selection import select_on_map
 
     kinds = np.array([IMAGE, CAPTION] * 5, dtype=object)
     rows = np.arange(10)

@@ -1,8 +1,8 @@
 import numpy as np
 from conftest import unit_vectors
 
-from similarity import store as store_module
-from similarity.store import EmbeddingStore
+from similarity.storage import vectors as store_module
+from similarity.storage.vectors import EmbeddingStore
 
 
 def test_vectors_survive_a_restart(tmp_path):

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not emoji_data.EMOJI_TEST.exists(), reason="need
 
 
 def test_a_few_training_steps_give_a_loadable_model(tmp_path):
-    from similarity.models import load_bundled
+    from similarity.encoders.bundled import load_bundled
     from training.train import TrainConfig, train
 
     cfg = TrainConfig(steps=3, limit=48, batch=32, styles=("openmoji",), text_proj="linear", out=str(tmp_path))
@@ -57,7 +57,7 @@ def test_ranks_count_ties_against_the_right_picture_and_colour_bias_is_measured(
 
 def test_the_app_never_imports_the_model_factory():
     root = Path(__file__).resolve().parent.parent
-    runtime = [root / "app.py", *(p for d in ("app_pages", "ui", "similarity") for p in (root / d).glob("*.py"))]
+    runtime = [root / "app.py", *(p for d in ("app_pages", "ui", "similarity") for p in (root / d).rglob("*.py"))]
     assert len(runtime) > 20
     for path in runtime:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from similarity.models import BUNDLED_DIR, Encoder, load_bundled
+from similarity.encoders.base import Encoder
+from similarity.encoders.bundled import load_bundled
+from similarity.storage.paths import BUNDLED_DIR
 from training.emoji_data import Emoji, read_emoji, split_by_concept
 from training.free_form import QUERIES
 from training.styles import HELD_OUT_STYLES, STYLE_NAMES, TRAINING_STYLES, rendered

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import time
 
-from similarity import onnx_backend
-from similarity.embed import DEMO_VECTORS, ship_demo
-from similarity.models import load_bundled
+from similarity.encoders.bundled import load_bundled
+from similarity.encoders.onnx_export import export_bundled
+from similarity.ingest.space import ship_demo
+from similarity.storage.paths import DEMO_VECTORS
 from training import evaluate
 from training.train import parse_args, train
 
@@ -26,7 +27,7 @@ def main(argv=None) -> None:
     print(f"trained in {(time.time() - t0) / 60:.0f} min", flush=True)
     evaluate.main([])
     print(f"wrote {ship_demo(load_bundled(backend='torch')):,} demo vectors to {DEMO_VECTORS}", flush=True)
-    print(f"exported the towers to {onnx_backend.export_bundled()}")
+    print(f"exported the towers to {export_bundled()}")
     print(f"rebuilt everything in {(time.time() - t0) / 60:.0f} min")
 
 

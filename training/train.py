@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from similarity.models import BUNDLED_DIR, build_bundled, minilm_dir
+from similarity.encoders.bundled import build_bundled, minilm_dir
+from similarity.storage.paths import BUNDLED_DIR
 from training import emoji_data
 from training.augment import augment, colour_matters
 from training.styles import TRAINING_STYLES, rendered

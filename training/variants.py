@@ -17,7 +17,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from similarity.models import BUNDLED_DIR, load_bundled
+from similarity.encoders.bundled import load_bundled
+from similarity.storage.paths import BUNDLED_DIR
 from training.evaluate import evaluate
 from training.train import TrainConfig, train
 

@@ -1,30 +1,26 @@
-"""Server-wide caches: work that does not depend on the browser session.
+"""Server-wide work: models, spaces, maps, clusterings, baselines, cached once per server.
 
-A class of 30 opening the app pays for each computation once. Results are
-keyed by what they depend on (the space key = model key + collection content
-hash, and the parameters), never by arrays hashed per rerun, and each kind
-keeps a bounded number of entries. Results are shared between sessions, so
-callers treat them as read-only.
+Each function keys its result by what it depends on (see :mod:`ui.shared`
+for the machinery); results are shared between sessions and read-only.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from similarity import ann, models, projection
-from similarity.collection import DEMO_VECTORS, Collection, load_demo, thumbnail_png
-from similarity.embed import CAPTION, IMAGE, Space, embed_collection, missing_vectors
-from similarity.relevance import (
-    TEXT,
+from similarity.encoders import Encoder, load_encoder
+from similarity.ingest.collection import Collection, load_demo, load_indexed
+from similarity.ingest.files import thumbnail_png
+from similarity.ingest.space import Space, embed_collection, missing_vectors
+from similarity.search import ann
+from similarity.search.pca import fit_pca
+from similarity.search.query import TEXT, text_query
+from similarity.search.relevance import (
     NullBaseline,
     modality_gap,
     noise_pictures,
@@ -32,126 +28,21 @@ from similarity.relevance import (
     null_baseline,
     null_queries,
 )
-from similarity.store import EmbeddingStore, connect
-from similarity.vector_table import ItemTable, load_indexed
-
-
-class SharedCache:
-    """Thread-safe LRU of computed results; each key is computed once.
-
-    Concurrent callers of a key being computed wait for it instead of
-    computing it again. ``computed`` counts real computations (tests and
-    benchmarks read it).
-    """
-
-    def __init__(self, max_entries: int):
-        self.max_entries = max_entries
-        self.computed = 0
-        self._entries: OrderedDict = OrderedDict()
-        self._key_locks: dict = {}
-        self._lock = threading.Lock()
-
-    def get(self, key, compute: Callable):
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if key in self._entries:
-                    return self._entries[key]
-            try:
-                value = compute()
-            except BaseException:  # e.g. a map of too few items: the next caller gets the same message
-                with self._lock:
-                    self._key_locks.pop(key, None)
-                raise
-            with self._lock:
-                self.computed += 1
-                self._entries[key] = value
-                while len(self._entries) > self.max_entries:
-                    self._entries.popitem(last=False)
-                self._key_locks.pop(key, None)
-        return value
-
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._entries
-
-
-# Entries kept per kind of work: a few spaces (models x collections), more of
-# the small results that hang off them.
-SIZES = {
-    "space": 6,
-    "baseline": 24,
-    "null": 8,
-    "labels": 32,
-    "queries": 512,
-    "gap": 6,
-    "looks": 16,
-    "map": 12,
-    "map positions": 4,  # every item's place on a sampled map: 8 bytes per item
-    "indexed": 4,  # indexed collections' item lists (100k items: ~1 s to read)
-    "coverage": 16,
-    "clusters": 24,
-    "pca": 6,
-    "filtered": 8,  # the space through n components: one per slider position tried
-    "thumbnails": 4096,  # ~5-20 KB each
-    "ann": 2,  # IVF indexes of big spaces (a second copy of their vectors each)
-}
-
-
-@st.cache_resource
-def caches() -> dict[str, SharedCache]:
-    """One cache per kind of work, for the life of the server process."""
-    return {kind: SharedCache(size) for kind, size in SIZES.items()}
-
-
-@st.cache_resource
-def _workers() -> ThreadPoolExecutor:
-    # Long jobs run here, not in the visitor's script thread, so a student who
-    # leaves does not cancel work the rest of the class is waiting for.
-    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="shared-work")
-
-
-def shared(kind: str, key: tuple, compute: Callable):
-    """The cached result of ``compute()`` for ``key``, computed once per server."""
-    return caches()[kind].get(key, compute)
-
-
-def shared_with_progress(kind: str, key: tuple, compute: Callable, what: str, estimate_s: float):
-    """Like :func:`shared`, with a progress bar towards an estimated time while it runs."""
-    cache = caches()[kind]
-    if key in cache:
-        return cache.get(key, compute)
-    job = _workers().submit(cache.get, key, compute)
-    bar, start = None, time.perf_counter()
-    while not job.done():
-        elapsed = time.perf_counter() - start
-        text = f"{what}: {elapsed:.0f} s of about {estimate_s:.0f} s (done once for everyone on this server)"
-        share = min(elapsed / max(estimate_s, 1e-3), 0.99)
-        bar = bar.progress(share, text=text) if bar else st.progress(share, text=text)
-        try:
-            job.result(timeout=0.5)
-        except TimeoutError:
-            pass
-    if bar:
-        bar.empty()
-    return job.result()
-
+from similarity.storage.items import ItemTable
+from similarity.storage.keys import CAPTION, IMAGE
+from similarity.storage.lance import connect
+from similarity.storage.paths import DEMO_VECTORS
+from similarity.storage.vectors import EmbeddingStore
+from similarity.views import clusters, maps, placement
+from ui.shared import caches, shared, shared_with_progress, workers
 
 # --- models, stores, collections -------------------------------------------
 
 
 @st.cache_resource(max_entries=3, show_spinner="Loading the model…")
-def load_encoder(choice) -> models.Encoder:
-    """The model for a :class:`ui.state.ModelChoice` (kind, arch, source)."""
-    if choice.kind == "bundled":
-        return models.load_bundled()
-    if choice.kind == "pretrained":
-        return models.load_pretrained(choice.arch, choice.source)
-    return models.load_checkpoint(choice.source, choice.arch)
+def encoder_for(spec: str) -> Encoder:
+    """The model a spec names (:func:`similarity.encoders.load_encoder`), loaded once per server."""
+    return load_encoder(spec)
 
 
 @st.cache_resource(show_spinner="Reading the demo collection…")
@@ -165,7 +56,7 @@ def store_of(root: str, model_key: str, dim: int) -> EmbeddingStore:
     return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,), dim=dim)
 
 
-def space_of(encoder: models.Encoder, collection: Collection, root: str) -> Space:
+def space_of(encoder: Encoder, collection: Collection, root: str) -> Space:
     """The collection in the model's space; encodes only what the store lacks, with progress.
 
     An indexed collection's vectors come from its LanceDB index (nothing is
@@ -218,21 +109,21 @@ def ann_index(space: Space, kinds: tuple[str, ...]):
                 finally:
                     _building.discard(key)
 
-            _workers().submit(build)
+            workers().submit(build)
     return None
 
 
 # --- what hangs off a space ---------------------------------------------------
 
 
-def null_vectors(encoder: models.Encoder, modality: str) -> np.ndarray:
+def null_vectors(encoder: Encoder, modality: str) -> np.ndarray:
     """Meaningless queries (nonsense words or noise pictures) in the model's space."""
     if modality == TEXT:
         return shared("null", (encoder.key, modality), lambda: encoder.encode_texts(nonsense_words()))
     return shared("null", (encoder.key, modality), lambda: encoder.encode_images(noise_pictures()))
 
 
-def baselines(encoder: models.Encoder, space: Space, query) -> dict[str, NullBaseline]:
+def baselines(encoder: Encoder, space: Space, query) -> dict[str, NullBaseline]:
     """Null baseline per kind of item for queries like ``query`` (its modality and arithmetic signs)."""
 
     def compute() -> dict[str, NullBaseline]:
@@ -243,14 +134,12 @@ def baselines(encoder: models.Encoder, space: Space, query) -> dict[str, NullBas
     return shared("baseline", (space.key, query.modality, query.signs), compute)
 
 
-def text_query(encoder: models.Encoder, text: str):
+def query_for(encoder: Encoder, text: str):
     """A typed query (with its arithmetic) encoded once per model and text: a class types the same examples."""
-    from similarity.search import text_query as encode_query
-
-    return shared("queries", (encoder.key, text.strip()), lambda: encode_query(encoder.encode_texts, text))
+    return shared("queries", (encoder.key, text.strip()), lambda: text_query(encoder.encode_texts, text))
 
 
-def label_vectors(encoder: models.Encoder, labels: tuple[str, ...]) -> np.ndarray:
+def label_vectors(encoder: Encoder, labels: tuple[str, ...]) -> np.ndarray:
     """Typed labels (zero-shot, cluster names) encoded once per model and label list."""
     return shared("labels", (encoder.key, labels), lambda: encoder.encode_texts(list(labels)))
 
@@ -278,8 +167,6 @@ def thumbnail(path: Path, size: int) -> bytes:
 
 def pca_of(space: Space, n_components: int):
     """The PCA noise filter fitted to the whole space (components can be sliced later)."""
-    from similarity.search import fit_pca
-
     return shared("pca", (space.key, n_components), lambda: fit_pca(space.vectors, n_components))
 
 
@@ -290,13 +177,13 @@ def filtered_space(space: Space, pca, n: int) -> Space:
 
 def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
     """A 2-D map of the rows of ``kinds`` (a seeded sample of big spaces), fitted once per server."""
-    rows = projection.map_rows(space.rows(kinds), method)
+    rows = maps.map_rows(space.rows(kinds), method)
     return shared_with_progress(
         "map",
         (space.key, method, kinds),
-        lambda: projection.fit_map(method, space.vectors[rows]),
+        lambda: maps.fit_map(method, space.vectors[rows]),
         f"Computing the {method} map of {len(rows):,} items",
-        projection.estimate_seconds(method, len(rows)),
+        maps.estimate_seconds(method, len(rows)),
     )
 
 
@@ -304,19 +191,19 @@ def map_positions(space: Space, method: str, kinds: tuple[str, ...]) -> np.ndarr
     """Where every row of ``kinds`` lies on its map, drawn or not (a sampled map places the rest once per server)."""
     fitted = fitted_map(space, method, kinds)
     rows = space.rows(kinds)
-    drawn = projection.map_rows(rows, method)
+    drawn = maps.map_rows(rows, method)
     if len(drawn) == len(rows):
         return fitted.coords
     return shared_with_progress(
         "map positions",
         fitted.serial,  # not the space: an unseeded UMAP fitted again lands elsewhere
-        lambda: projection.positions_of_all(fitted, space.vectors, rows, drawn),
+        lambda: placement.positions_of_all(fitted, space.vectors, rows, drawn),
         f"Placing the {len(rows) - len(drawn):,} items this {method} map does not draw",
-        projection.estimate_placement_seconds(method, len(rows), len(drawn)),
+        placement.estimate_placement_seconds(method, len(rows), len(drawn)),
     )
 
 
-def missing_for(encoder: models.Encoder, collection: Collection) -> tuple[int, int]:
+def missing_for(encoder: Encoder, collection: Collection) -> tuple[int, int]:
     """(pictures, captions) opening an indexed collection with ``encoder`` would encode, once per state of the index."""
     store = store_of(collection.indexed_in, encoder.key, encoder.dim)
     store.catch_up()
@@ -332,13 +219,11 @@ def indexed_collection(name: str, uri: str) -> Collection:
 
 def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
     """A clustering of the rows of ``kinds`` (k None = chosen by silhouette), once per server."""
-    from similarity.clusters import estimate_seconds, explore_clusters
-
     rows = space.rows(kinds)
     return shared_with_progress(
         "clusters",
         (space.key, kinds, method, k, reduce, n_known),
-        lambda: explore_clusters(space.vectors[rows], method, k, reduce, n_known),
+        lambda: clusters.explore_clusters(space.vectors[rows], method, k, reduce, n_known),
         f"Clustering {len(rows):,} items" + (" and choosing k" if k is None else ""),
-        estimate_seconds(len(rows), k is None),
+        clusters.estimate_seconds(len(rows), k is None),
     )

@@ -29,12 +29,12 @@ def preload() -> None:
 
     # Outside a visitor's script run Streamlit warns about its missing context on every cache call.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
-    from similarity.search import text_query
-    from similarity.store import default_root
+    from similarity.search.query import text_query
+    from similarity.storage.paths import default_root
     from ui import cache
     from ui.state import DEFAULT_MODEL
 
-    encoder = cache.load_encoder(DEFAULT_MODEL)
+    encoder = cache.encoder_for(DEFAULT_MODEL)
     space = cache.space_of(encoder, cache.demo_collection(), str(default_root()))
     cache.baselines(encoder, space, text_query(encoder.encode_texts, "a red fruit"))
 

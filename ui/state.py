@@ -8,43 +8,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from similarity import models
-from similarity.collection import BadInput, Collection, plain_background_share
-from similarity.embed import Space
+from similarity.encoders import BUNDLED, PRETRAINED_CHOICES, Encoder, ModelLoadError, model_spec
+from similarity.ingest.collection import Collection
+from similarity.ingest.files import BadInput, plain_background_share
+from similarity.ingest.space import Space
 from similarity.limits import MAX_SESSION_BYTES
-from similarity.store import default_root
+from similarity.storage.paths import default_root, unpacked_folder, uploads_folder
 from ui import cache
+from ui.shared import shared
 
 EXPLAIN_DIR = Path(__file__).parent / "explain"
 DEMO = "Emoji demo (bundled)"
 HOST_TOOLS = "CLIP_EXPLORER_HOST_TOOLS"  # "1": show store-wide actions to visitors (the host's own server)
 
 
-@dataclass(frozen=True)
-class ModelChoice:
-    """What the model picker selected; hashable, so it keys the cache."""
-
-    kind: str  # "bundled", "pretrained" or "checkpoint"
-    arch: str = ""
-    source: str = ""  # pretrained tag or checkpoint path
-
-
+CHECKPOINT = "Local checkpoint file…"
+# The model picker: label -> model spec (similarity.encoders.load_encoder); a checkpoint's spec is typed.
 MODEL_CHOICES = {
-    "Bundled emoji CLIP (offline)": ModelChoice("bundled"),
+    "Bundled emoji CLIP (offline)": BUNDLED,
     **{
-        f"open_clip {arch} / {tag} (downloads once)": ModelChoice("pretrained", arch, tag)
-        for arch, tag in models.PRETRAINED_CHOICES
+        f"open_clip {arch} / {tag} (downloads once)": model_spec("pretrained", arch, tag)
+        for arch, tag in PRETRAINED_CHOICES
     },
-    "Local checkpoint file…": ModelChoice("checkpoint"),
+    CHECKPOINT: None,
 }
-
-
-DEFAULT_MODEL = MODEL_CHOICES["Bundled emoji CLIP (offline)"]
+DEFAULT_MODEL = BUNDLED
 
 
 def explain(name: str) -> None:
@@ -57,8 +49,13 @@ def store_root() -> Path:
 
 
 def uploads_root() -> Path:
-    """Where this server keeps uploaded pictures and unpacked zips (beside the store)."""
-    return store_root().parent
+    """Where this server keeps uploaded pictures (beside the store)."""
+    return uploads_folder(store_root()) / "uploads"
+
+
+def unpacked_root() -> Path:
+    """Where this server unpacks zips: a folder of their own, cleaned of old ones."""
+    return unpacked_folder(store_root())
 
 
 def host_tools() -> bool:
@@ -115,8 +112,8 @@ def show_report() -> None:
         getattr(st, kind)(message)
 
 
-def active_encoder() -> models.Encoder:
-    return cache.load_encoder(st.session_state.get("model_choice", DEFAULT_MODEL))
+def active_encoder() -> Encoder:
+    return cache.encoder_for(st.session_state.get("model_choice", DEFAULT_MODEL))
 
 
 def active_collection() -> Collection:
@@ -124,17 +121,17 @@ def active_collection() -> Collection:
     return found.get(st.session_state.get("collection_picker", DEMO), found[DEMO])
 
 
-def active_space() -> tuple[models.Encoder, Collection, Space]:
+def active_space() -> tuple[Encoder, Collection, Space]:
     """The active collection embedded by the active model (server-wide, store-backed)."""
     encoder, collection = active_encoder(), active_collection()
     return encoder, collection, cache.space_of(encoder, collection, str(store_root()))
 
 
-def require_space() -> tuple[models.Encoder, Space]:
+def require_space() -> tuple[Encoder, Space]:
     """The active model and space for a page; otherwise a clear message and stop."""
     try:
         encoder, collection, space = active_space()
-    except models.ModelLoadError as err:
+    except ModelLoadError as err:
         st.error(str(err))
         st.stop()
     for problem in space.problems:
@@ -146,11 +143,11 @@ def require_space() -> tuple[models.Encoder, Space]:
     return encoder, space
 
 
-def _warn_if_model_does_not_fit(encoder: models.Encoder, collection: Collection) -> None:
+def _warn_if_model_does_not_fit(encoder: Encoder, collection: Collection) -> None:
     """The bundled model only knows emoji: say so plainly on a collection of photos."""
     if not encoder.icons_only or collection.n_images == 0:
         return
-    share = cache.shared(
+    share = shared(
         "looks",
         (collection.content_hash,),
         lambda: plain_background_share([i.image_path for i in collection.items if i.image_path is not None]),
@@ -175,7 +172,7 @@ def sidebar() -> None:
         _model_picker()
         try:
             encoder = active_encoder()
-        except models.ModelLoadError as err:
+        except ModelLoadError as err:
             st.error(str(err))
             return
         st.markdown(f"**Active model:** {encoder.name}")
@@ -188,18 +185,18 @@ def _model_picker() -> None:
     labels = list(MODEL_CHOICES)
     label = st.selectbox("Model", labels, key="model_label")
     choice = MODEL_CHOICES[label]
-    if choice.kind == "checkpoint":
+    if label == CHECKPOINT:
         path = st.text_input("Weights file (.safetensors or .pt)", key="ckpt_path")
         arch = st.text_input("open_clip architecture", value="ViT-B-32", key="ckpt_arch")
         if not path:
             st.info("Give a weights file path to use it; the previous model stays active.")
             return
-        choice = ModelChoice("checkpoint", arch.strip(), os.path.expanduser(path.strip()))
+        choice = model_spec("checkpoint", arch.strip(), os.path.expanduser(path.strip()))
     if choice == st.session_state.get("model_choice"):
         return
     try:
-        cache.load_encoder(choice)
-    except models.ModelLoadError as err:
+        cache.encoder_for(choice)
+    except ModelLoadError as err:
         st.error(str(err))  # the previous model stays active
         return
     st.session_state["model_choice"] = choice

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from similarity.collection import IMAGE_SUFFIXES, BadInput, open_image
-from similarity.embed import CAPTION, IMAGE, Space
-from similarity.relevance import PICTURE, TEXT
-from similarity.search import Query, Ranking
+from similarity.ingest.files import IMAGE_SUFFIXES, BadInput, open_image
+from similarity.ingest.space import Space
+from similarity.search.query import PICTURE, TEXT, Query
+from similarity.search.topk import Ranking
+from similarity.storage.keys import CAPTION, IMAGE
 from ui import cache
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
@@ -99,7 +100,7 @@ def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
     if mode == QUERY_MODES[0]:
         text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
         try:
-            return cache.text_query(encoder, text)
+            return cache.query_for(encoder, text)
         except ValueError as err:
             st.info(str(err))
             return None

@@ -1,27 +1,32 @@
 """A collection in one model's space: its vectors, from the store where possible.
 
 Each item contributes up to two vectors: its picture and its caption. Only
-vectors missing from the :class:`~similarity.store.EmbeddingStore` are
-encoded, chunk by chunk, each chunk stored before the next starts, so
-interrupted work resumes and re-opening a collection encodes nothing.
+vectors missing from the :class:`~similarity.storage.vectors.EmbeddingStore`
+are encoded, through the one ingest pipeline
+(:mod:`similarity.ingest.pipeline`), batch by batch, each stored before the
+next starts, so interrupted work resumes and re-opening a collection
+encodes nothing.
 
-``python -m similarity.embed`` writes the bundled demo's vectors
+``python -m similarity.ingest.space`` writes the bundled demo's vectors
 (``data/demo/vectors.npz``), so a fresh install encodes nothing at all.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from similarity.collection import DEMO_VECTORS, BadInput, Collection, Item, content_id, load_demo, open_image
-from similarity.models import Encoder
-from similarity.store import EmbeddingStore, write_shipped
-
-CHUNK = 128
-IMAGE, CAPTION = "image", "caption"
+from similarity.encoders import Encoder, load_encoder
+from similarity.ingest.collection import Collection, Item, load_demo
+from similarity.ingest.files import BadInput
+from similarity.ingest.pipeline import BATCH, Source, encode_new, prepared_batches, store_new
+from similarity.storage.keys import CAPTION, IMAGE, caption_key, image_key_of
+from similarity.storage.paths import DEMO_VECTORS
+from similarity.storage.vectors import EmbeddingStore, write_shipped
 
 
 @dataclass
@@ -63,24 +68,12 @@ class Space:
         return list(first), self.vectors[list(first.values())]
 
 
-def image_key(item) -> str:
-    return image_key_of(item.id)
-
-
-def image_key_of(content_id: str) -> str:
-    return f"img:{content_id}"
-
-
-def caption_key(caption: str) -> str:
-    return f"txt:{content_id(caption.encode('utf-8'))}"
-
-
 def vector_rows(collection: Collection) -> list[tuple[int, str, str]]:
     """(item index, kind, store key) for every vector the collection needs."""
     rows = []
     for i, item in enumerate(collection.items):
         if item.image_path is not None:
-            rows.append((i, IMAGE, image_key(item)))
+            rows.append((i, IMAGE, image_key_of(item.id)))
         if item.caption:
             rows.append((i, CAPTION, caption_key(item.caption)))
     return rows
@@ -99,8 +92,14 @@ def embed_collection(
     store: EmbeddingStore,
     collection: Collection,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 2,
 ) -> Space:
-    """Vectors for every picture and caption; encodes only what is missing."""
+    """Vectors for every picture and caption; encodes only what is missing.
+
+    ``progress(done, total)`` is called after each stored batch. A picture
+    that cannot be read, or that the model gives no usable vector, is named
+    in ``Space.problems`` and left out; the rest is kept.
+    """
     rows = vector_rows(collection)
     space = Space(
         np.zeros((0, encoder.dim), np.float32),
@@ -109,35 +108,39 @@ def embed_collection(
         collection.items,
         key=f"{encoder.key}/{collection.content_hash}",
     )
-    todo_images = [(i, k) for i, kind, k in rows if kind == IMAGE and k not in store]
-    todo_texts = list({k: i for i, kind, k in rows if kind == CAPTION and k not in store}.items())
-    total, done = len(todo_images) + len(todo_texts), 0
-    bad = set()
-    for start in range(0, len(todo_images), CHUNK):
-        keys, names, pictures = [], [], []
-        for i, key in todo_images[start : start + CHUNK]:
-            item = collection.items[i]
-            try:
-                pictures.append(open_image(item.image_path, item.source, fit=encoder.picture_size))
-                keys.append(key)
-                names.append(item.source)
-            except BadInput as err:
-                space.problems.append(str(err))
-                bad.add(key)
-        bad.update(_store(store, keys, names, encoder.encode_images(pictures), space))
-        space.encoded_images += len(keys)
-        done += len(todo_images[start : start + CHUNK])
-        if progress:
-            progress(done, total)
-    for start in range(0, len(todo_texts), CHUNK):
-        chunk = todo_texts[start : start + CHUNK]
-        captions = [collection.items[i].caption for _, i in chunk]
-        bad.update(_store(store, [k for k, _ in chunk], captions, encoder.encode_texts(captions), space))
+    pictures = {k: i for i, kind, k in rows if kind == IMAGE and k not in store}
+    captions = {k: collection.items[i].caption for i, kind, k in rows if kind == CAPTION and k not in store}
+    total, done, refused = len(pictures) + len(captions), 0, set()
+    todo = [Source(collection.items[i].image_path, name=collection.items[i].source) for i in pictures.values()]
+    keys = list(pictures)
+    with ThreadPoolExecutor(workers) as pool:
+        for start, batch in zip(range(0, len(todo), BATCH), prepared_batches(todo, pool, BATCH, encoder.towers)):
+            ready = {}
+            for key, prepared in zip(keys[start : start + BATCH], batch):
+                if isinstance(prepared[1], Exception):
+                    space.problems.append(str(prepared[1]))
+                    refused.add(key)
+                else:
+                    ready[key] = prepared[2]
+            names = {k: collection.items[pictures[k]].source for k in ready}
+            stored = store_new(store, encode_new(encoder, store, ready, {}), names)
+            space.encoded_images += len(ready)
+            done += len(batch)
+            refused |= stored.refused
+            space.problems += stored.problems
+            if progress:
+                progress(done, total)
+    caption_keys = list(captions)
+    for start in range(0, len(caption_keys), BATCH):
+        chunk = {k: captions[k] for k in caption_keys[start : start + BATCH]}
+        stored = store_new(store, encode_new(encoder, store, {}, chunk), chunk)
         space.encoded_texts += len(chunk)
         done += len(chunk)
+        refused |= stored.refused
+        space.problems += stored.problems
         if progress:
             progress(done, total)
-    kept = [r for r in rows if r[2] not in bad]
+    kept = [r for r in rows if r[2] not in refused]
     if kept:
         space.vectors = store.get([k for _, _, k in kept]).astype(np.float32, copy=False)
         space.item = np.array([i for i, _, _ in kept])
@@ -145,19 +148,8 @@ def embed_collection(
     return space
 
 
-def _store(store: EmbeddingStore, keys: list[str], names: list[str], vectors: np.ndarray, space: Space) -> list[str]:
-    """Store the usable vectors; name each item the model gave a NaN or zero vector. Returns the refused keys."""
-    usable = np.isfinite(vectors).all(axis=1) & (np.linalg.norm(np.nan_to_num(vectors), axis=1) > 0.5)
-    for name in (n for n, ok in zip(names, usable) if not ok):
-        space.problems.append(f"{name[:60]}: the model gave no usable vector (NaN or zero); is its checkpoint broken?")
-    store.add([k for k, ok in zip(keys, usable) if ok], vectors[usable])
-    return [k for k, ok in zip(keys, usable) if not ok]
-
-
 def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:
     """Embed the demo collection and write its vectors for shipping; returns their number."""
-    import tempfile
-
     collection = load_demo()
     with tempfile.TemporaryDirectory() as tmp:
         space = embed_collection(encoder, EmbeddingStore(tmp, encoder.key), collection)
@@ -169,6 +161,4 @@ def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:
 
 
 if __name__ == "__main__":
-    from similarity.models import load_bundled
-
-    print(f"wrote {ship_demo(load_bundled()):,} vectors to {DEMO_VECTORS}")
+    print(f"wrote {ship_demo(load_encoder('bundled')):,} vectors to {DEMO_VECTORS}")

@@ -3,7 +3,7 @@
 A store is a LanceDB database: a folder (the per-user default, or
 ``$CLIP_EXPLORER_CACHE``) or an object-store URI (``s3://...``). Each model
 has one table, ``vectors__<model key>``: ``key`` (content hash and modality,
-see :mod:`similarity.embed`), ``kind`` and ``vector``. Every :meth:`add` is
+see :mod:`similarity.storage.keys`), ``kind`` and ``vector``. Every :meth:`add` is
 one LanceDB commit, so a crash or a killed writer never leaves half a batch:
 everything stored before survives, and embedding resumes where it stopped.
 Many readers and writers (the sessions of a server, several processes, the
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import threading
 import time
@@ -34,28 +33,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from similarity.storage.keys import kind_of_key
+from similarity.storage.lance import connect, table_name
+
 COMPACT_AFTER = 64  # merge a table's small files after this many commits by one store
 PREFIX = "vectors__"
 log = logging.getLogger(__name__)
-
-
-def default_root() -> Path:
-    """Per-user cache folder (``$CLIP_EXPLORER_CACHE`` overrides it)."""
-    if env := os.environ.get("CLIP_EXPLORER_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "clip-explorer" / "embeddings"
-
-
-def connect(uri):
-    """A LanceDB database: a local folder or an object-store URI."""
-    import lancedb
-
-    return lancedb.connect(str(uri))
-
-
-def table_name(prefix: str, name: str) -> str:
-    return prefix + re.sub(r"[^A-Za-z0-9_-]+", "_", name)
 
 
 def write_shipped(path: Path, model_key: str, keys: list[str], vectors: np.ndarray) -> None:
@@ -197,8 +180,6 @@ class EmbeddingStore:
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         """Store new vectors durably, in one commit (keys already stored are skipped)."""
-        from similarity.embed import CAPTION, IMAGE, image_key_of
-
         vectors = np.asarray(vectors, dtype=np.float32)
         if len(keys) != len(vectors):
             raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors")
@@ -213,7 +194,7 @@ class EmbeddingStore:
             batch = pa.table(
                 {
                     "key": [keys[i] for i in new],
-                    "kind": [IMAGE if keys[i].startswith(image_key_of("")) else CAPTION for i in new],
+                    "kind": [kind_of_key(keys[i]) for i in new],
                     "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors[new].ravel()), self.dim),
                 }
             )

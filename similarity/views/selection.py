@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from similarity.embed import IMAGE
+from similarity.storage.keys import IMAGE
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class MapSelection:
 
     rows: np.ndarray  # space rows, in row order
     pictures: int
-    drawn: int  # of them, drawn on the map (the rest are placed by positions_of_all)
+    drawn: int  # of them, drawn on the map (the rest are placed by similarity.views.placement.positions_of_all)
 
     def placement(self, method: str, exact: bool) -> str:
         """How the undrawn ones came to be inside, in a sentence."""

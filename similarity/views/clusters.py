@@ -6,11 +6,14 @@ similarity (``|a - b|^2 = 2 - 2 cos``).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 import numpy as np
 
 from similarity.limits import MAX_CLUSTERS, SCAN_K_MAX
+from similarity.search.pca import fit_pca
 
 BIG = 20_000  # above this: mini-batch k-means, the k scan on a sample, no O(n^2) clusterers
 
@@ -173,9 +176,6 @@ def confusion(truth: list[str], predicted: list[str]) -> tuple[float, list[tuple
 
 def assignments_csv(sources: list[str], captions: list[str | None], labels: np.ndarray, names: dict[int, str]) -> str:
     """CSV of ``file,caption,cluster,cluster_name`` for download."""
-    import csv
-    import io
-
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["file", "caption", "cluster", "cluster_name"])
@@ -248,8 +248,6 @@ def explore_clusters(
     ``n_known`` is the number of known categories: the automatic scan of k
     covers it, and the notes compare the choice with it.
     """
-    from similarity.search import fit_pca
-
     if method not in CLUSTERERS:
         raise ValueError(f"unknown clustering {method!r}: choose one of {', '.join(CLUSTERERS)}")
     data = fit_pca(vectors, reduce, seed).apply(vectors) if reduce else vectors

@@ -3,7 +3,7 @@
 Decoding and encoding run as a Ray Data ``map_batches`` stage on a pool of
 actors, each holding one replica of the model; the driver writes every
 batch into the same LanceDB tables as the in-process runner, with the same
-resume and duplicate rules (:func:`similarity.index.commit`). The pictures
+resume and duplicate rules (:func:`similarity.ingest.indexer.commit`). The pictures
 must be readable at the same paths on every node (a shared folder), and the
 index should be a shared folder or an object store.
 
@@ -17,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from similarity.collection import clean_caption
-from similarity.embed import caption_key, image_key_of
-from similarity.index import Report, Source, commit, load_encoder, pending, prepare
-from similarity.store import EmbeddingStore
-from similarity.vector_table import ItemTable
+from similarity.encoders import load_encoder
+from similarity.ingest.files import clean_caption
+from similarity.ingest.indexer import Report, commit, pending
+from similarity.ingest.pipeline import Source, prepare
+from similarity.storage.items import ItemTable
+from similarity.storage.keys import caption_key, image_key_of
+from similarity.storage.vectors import EmbeddingStore
 
 
 class RayUnavailable(RuntimeError):
@@ -105,16 +107,16 @@ def index_ray(
     )
     with tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection} on Ray", smoothing=0.1) as bar:
         for out in encoded.iter_batches(batch_size=batch, batch_format="numpy"):
-            good, images, captions = [], {}, {}
+            good, encoded = [], {}
             for i, path in enumerate(out["path"]):
                 if out["problem"][i]:
                     report.problems.append(str(out["problem"][i]))
                     continue
                 source = Source(Path(str(path)), str(out["caption"][i]) or None)
                 good.append((source, str(out["id"][i]), int(out["size"][i]), float(out["mtime"][i])))
-                images[image_key_of(good[-1][1])] = out["image"][i]
+                encoded[image_key_of(good[-1][1])] = out["image"][i]
                 if caption := clean_caption(source.caption or ""):
-                    captions[caption_key(caption)] = out["text"][i]
-            commit(vectors, items, good, images, captions, report)
+                    encoded[caption_key(caption)] = out["text"][i]
+            commit(vectors, items, good, encoded, report)
             bar.update(len(out["path"]))
     return report

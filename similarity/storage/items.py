@@ -1,10 +1,10 @@
 """Indexed collections: the files of each, in a LanceDB table beside the models' vectors.
 
-The index is a LanceDB database (``$CLIP_EXPLORER_INDEX``, default: the
+The index is a LanceDB database (:func:`~similarity.storage.paths.index_uri`, default: the
 app's embedding store; a folder or an object-store URI) holding
 
 - ``vectors__<model key>``: each model's vectors
-  (:class:`~similarity.store.EmbeddingStore`); a picture in two collections
+  (:class:`~similarity.storage.vectors.EmbeddingStore`); a picture in two collections
   is stored once;
 - ``items__<collection>``: one row per indexed file: ``path``, ``caption``,
   ``size`` and ``mtime`` (to skip unchanged files on a rerun), ``id`` (the
@@ -16,14 +16,11 @@ they were before that batch, so a rerun resumes.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pyarrow as pa
 
-from similarity.store import connect, default_root, table_name
+from similarity.storage.lance import connect, table_name
+from similarity.storage.paths import index_uri
 
-INDEX_ENV = "CLIP_EXPLORER_INDEX"
 ITEMS = "items__"
 ITEM_SCHEMA = pa.schema(
     [
@@ -34,11 +31,6 @@ ITEM_SCHEMA = pa.schema(
         pa.field("id", pa.string()),
     ]
 )
-
-
-def index_uri() -> str:
-    """Where indexed collections live: the embedding store (``$CLIP_EXPLORER_INDEX`` overrides)."""
-    return os.environ.get(INDEX_ENV) or str(default_root())
 
 
 def _open(db, name: str):
@@ -99,19 +91,3 @@ def indexed_collections(uri: str | None = None) -> dict[str, int]:
     names = [n for n in db.list_tables().tables if n.startswith(ITEMS)]
     counts = {n[len(ITEMS) :]: db.open_table(n).count_rows() for n in sorted(names)}
     return {name: count for name, count in counts.items() if count}
-
-
-def load_indexed(name: str, uri: str | None = None):
-    """An indexed collection as a :class:`~similarity.collection.Collection` (no file is read)."""
-    from similarity.collection import Collection, Item, text_id
-
-    uri = uri or index_uri()
-    rows = ItemTable(connect(uri), name).rows().to_pylist()
-    if not rows:
-        raise ValueError(f"no indexed collection called {name!r} in {uri}")
-    collection = Collection(name, indexed_in=uri)
-    for row in rows:
-        path = Path(row["path"]) if row["id"] else None
-        item_id = row["id"] or text_id(row["caption"])
-        collection.items.append(Item(item_id, row["path"], path, row["caption"]))
-    return Collection(name, indexed_in=uri).merged(collection)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from similarity.search.query import PICTURE, TEXT
+
 NULL_QUERIES = 200  # nonsense captions per baseline; noise pictures get a quarter of that
 WEAK_QUANTILE, STRONG_QUANTILE = 0.90, 0.99
-TEXT, PICTURE = "text", "picture"  # query modalities
 NULL_NAMES = {TEXT: f"{NULL_QUERIES} nonsense phrases", PICTURE: f"{NULL_QUERIES // 4} pictures of colour noise"}
 
 

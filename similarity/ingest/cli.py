@@ -1,0 +1,103 @@
+"""Index a big collection outside the app: ``clip-explorer-index PATH... --collection NAME``.
+
+Argument parsing and printing only; the work is :mod:`similarity.ingest.indexer`
+(or :mod:`similarity.ingest.ray_runner` with ``--runner ray``). The app lists
+the collection on *Your collection* and opens it without encoding anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+from similarity.encoders import load_encoder
+from similarity.ingest.files import BadInput, read_captions
+from similarity.ingest.indexer import gather, index_local, int8_check, prune
+from similarity.ingest.pipeline import BATCH
+from similarity.ingest.ray_runner import index_ray
+from similarity.storage.items import ItemTable
+from similarity.storage.lance import connect
+from similarity.storage.paths import index_uri, unpacked_folder
+from similarity.storage.vectors import EmbeddingStore
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0].removesuffix("."))
+    parser.add_argument("paths", nargs="+", type=Path, help="folders, zips, CSV lists (path,caption) or pictures")
+    parser.add_argument("--collection", required=True, help="the name the app lists it under")
+    parser.add_argument("--model", default="bundled", help="bundled, ARCH/TAG or ARCH:WEIGHTS_FILE")
+    parser.add_argument("--captions", type=Path, help="a CSV of file,caption rows (matched by path or file name)")
+    parser.add_argument("--index", default=None, help=f"LanceDB folder or URI (default: {index_uri()})")
+    parser.add_argument("--batch", type=int, default=BATCH)
+    parser.add_argument("--workers", type=int, default=2, help="threads decoding pictures (local runner)")
+    parser.add_argument("--runner", choices=("local", "ray"), default="local", help="in this process, or on Ray")
+    parser.add_argument("--address", help="a Ray cluster (host:port or ray://host:port); default: a local Ray")
+    parser.add_argument("--actors", type=int, default=2, help="model replicas on Ray")
+    parser.add_argument(
+        "--int8", action="store_true", help="int8 picture tower (faster, approximate): its recall is measured first"
+    )
+    args = parser.parse_args(argv)
+    t0 = time.perf_counter()
+    uri = args.index or index_uri()
+    try:
+        captions = read_captions(args.captions.name, args.captions.read_bytes()) if args.captions else {}
+        encoder = load_encoder(args.model)
+        vectors = EmbeddingStore(uri, encoder.key, dim=encoder.dim)
+        db = connect(uri)
+    except (BadInput, OSError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    report = gather(args.paths, captions, unpacked_folder(uri))
+    items = ItemTable(db, args.collection)
+    prune(report, items, args.paths)  # first: a folder emptied since the last run forgets its files
+    if not report.sources:
+        removed = f" ({report.removed:,} files no longer there were removed from '{args.collection}')"
+        print(
+            f"error: nothing to index{removed if report.removed else ''}:\n  "
+            + "\n  ".join(report.problems or ["no pictures given"]),
+            file=sys.stderr,
+        )
+        return 1
+    if args.int8:
+        if args.runner == "ray":
+            print("error: --int8 runs with the local runner only", file=sys.stderr)
+            return 2
+        try:
+            encoder, recall, speed = int8_check(encoder, report.sources)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(
+            f"int8 picture tower on {min(200, len(report.sources))} of your pictures: recall@10 = {recall:.3f} "
+            f"against fp32, {speed:.2f}x its speed. Indexing with int8: the stored vectors approximate fp32's."
+        )
+    try:
+        if args.runner == "ray":
+            index_ray(args.model, vectors, items, report, args.address, args.batch, args.actors)
+        else:
+            index_local(encoder, vectors, items, report, args.batch, args.workers)
+    except (OSError, RuntimeError) as err:  # LanceDB reports IO errors (a full disk) as RuntimeError
+        reason = re.sub(r"^lance error: \w+\(\w+\): ", "", str(err)).split(", /")[0]
+        print(
+            f"error: {reason}. {report.indexed:,} files were indexed before it and are kept; "
+            "fix the cause (free some space, start Ray) and rerun: it resumes there.",
+            file=sys.stderr,
+        )
+        return 3
+    seconds = time.perf_counter() - t0
+    print(
+        f"{args.collection}: {report.indexed:,} files indexed, {report.unchanged:,} unchanged (skipped), "
+        f"{report.removed:,} no longer there (removed), "
+        f"{report.duplicates:,} duplicate pictures stored once; encoded {report.encoded_images:,} pictures and "
+        f"{report.encoded_captions:,} captions with {encoder.name} on {encoder.towers.backend} in {seconds:.0f} s"
+    )
+    if report.problems:
+        print(f"{len(report.problems):,} files skipped:", *report.problems, sep="\n  ", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

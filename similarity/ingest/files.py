@@ -1,0 +1,145 @@
+"""Reading one file: a picture (decoded safely, upright, RGB) or a captions file.
+
+Every reader raises :class:`BadInput` naming the file and the reason, so a
+loader can skip the file and keep the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+CAPTION_SUFFIXES = {".csv", ".json"}
+MAX_IMAGE_PIXELS = 64_000_000  # larger images are refused as possible decompression bombs
+MAX_CAPTION_CHARS = 1000  # longer captions are cut (the text tower reads only ~32 tokens anyway)
+
+
+class BadInput(ValueError):
+    """A file that cannot be used; the message names the file and the reason."""
+
+
+def open_image(source: Path | bytes, name: str | None = None, fit: int | None = None) -> Image.Image:
+    """Decode an image (file path or bytes) to RGB, upright (EXIF), first frame.
+
+    ``fit``: the size the model looks at. A JPEG is then decoded at the
+    smallest scale that still covers it (1/2, 1/4 or 1/8, inside the
+    decoder: a photo decodes 2-8x faster; the model shrinks it to this size
+    anyway). Raises :class:`BadInput` naming the file on anything unusable.
+    """
+    name = name or getattr(source, "name", "image")
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    try:
+        if (len(source) if isinstance(source, bytes) else source.stat().st_size) == 0:
+            raise BadInput(f"{name}: empty file (0 bytes)")
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:  # Pillow only warns below twice its limit
+                raise BadInput(
+                    f"{name}: image too large ({im.width:,} x {im.height:,} pixels); limit is {MAX_IMAGE_PIXELS:,}"
+                )
+            if fit and im.format == "JPEG":
+                im.draft("RGB", (fit, fit))  # both sides stay >= fit
+            im.seek(0)  # GIF/TIFF: first frame
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _to_rgb(im)
+    except BadInput:
+        raise
+    except Image.DecompressionBombError as err:
+        raise BadInput(f"{name}: image too large ({err}); limit is {MAX_IMAGE_PIXELS:,} pixels") from err
+    except UnidentifiedImageError as err:
+        raise BadInput(f"{name}: not an image Pillow can read") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise BadInput(f"{name}: corrupt or truncated image ({err})") from err
+
+
+def thumbnail_png(path: Path, size: int) -> bytes:
+    """A picture as PNG bytes at most ``size`` px wide and high (upright, RGB)."""
+    picture = open_image(Path(path))
+    picture.thumbnail((size, size), Image.LANCZOS)
+    out = io.BytesIO()
+    picture.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """RGB on white for any mode: palette, alpha, CMYK, 16-bit, greyscale."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        im = im.point(lambda v: v / 256).convert("L")
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return im.convert("RGB")
+
+
+def plain_background_share(paths: list[Path], sample: int = 40, seed: int = 0) -> float:
+    """Share of (a seeded sample of) pictures drawn on a plain light background.
+
+    Emoji and icons are; photos almost never are. The bundled model saw only
+    emoji, so a low share warns that it will not understand these pictures.
+    A picture counts when 90% of its border pixels are near-white (or
+    transparent, which :func:`open_image` turns white).
+    """
+    paths = list(paths)
+    picked = random.Random(seed).sample(paths, min(sample, len(paths)))
+    plain = 0
+    for path in picked:
+        try:
+            im = open_image(Path(path)).resize((64, 64))
+        except BadInput:
+            continue
+        pixels = np.asarray(im)
+        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+        plain += (border.min(axis=1) > 225).mean() >= 0.9
+    return plain / len(picked) if picked else 1.0
+
+
+def clean_caption(text: str) -> str:
+    """A caption as shown and embedded: control characters become spaces, runs of spaces one.
+
+    >>> clean_caption("a\\tred\\x00 apple\\n")
+    'a red apple'
+    """
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
+def read_captions(name: str, data: bytes) -> dict[str, str]:
+    """File name -> caption from a CSV (``file,caption`` columns) or JSON object."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise BadInput(f"{name}: not UTF-8 text (byte {err.start}); save it as UTF-8") from err
+    if name.lower().endswith(".json"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise BadInput(f"{name}: malformed JSON ({err.msg} at line {err.lineno})") from err
+        if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
+            raise BadInput(f'{name}: expected a JSON object {{"file name": "caption", ...}}')
+        return {str(k): v.strip() for k, v in obj.items() if v.strip()}
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long caption is cut later, not refused
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise BadInput(f"{name}: not a readable CSV ({err})") from err
+    if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
+        rows = rows[1:]
+    out = {}
+    for number, row in enumerate(rows, start=1):
+        if not row:
+            continue
+        if len(row) < 2:
+            raise BadInput(f"{name}: line {number} has no caption column (expected file,caption)")
+        if row[1].strip():
+            out[row[0].strip()] = row[1].strip()
+    return out
