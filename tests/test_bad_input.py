@@ -182,21 +182,40 @@ def test_an_empty_folder_is_an_empty_collection(tmp_path):
     assert collection.items == [] and collection.problems == []
 
 
-def test_a_broken_checkpoint_giving_nan_vectors_is_named_and_nothing_is_stored(tmp_path):
+@pytest.fixture(scope="module")
+def broken_checkpoint():
+    """The bundled model with NaN weights in its picture projection: what a damaged weights file gives."""
     import torch
 
     from similarity.encoders.bundled import load_bundled
-    from similarity.ingest.collection import Collection, Item
-    from similarity.ingest.space import embed_collection
-    from similarity.storage.vectors import EmbeddingStore
 
     broken = load_bundled(backend="torch")
     with torch.no_grad():
-        broken.towers.model.visual.proj.fill_(float("nan"))  # what a damaged weights file gives
+        broken.towers.model.visual.proj.fill_(float("nan"))
+    return broken
+
+
+def test_a_broken_checkpoint_giving_nan_vectors_is_named_and_nothing_is_stored(broken_checkpoint, tmp_path):
+    """The app and the indexer run one pipeline: the same message, the caption kept, nothing broken stored."""
+    from similarity.ingest.collection import Collection, Item
+    from similarity.ingest.indexer import gather, index_local
+    from similarity.ingest.pipeline import BROKEN_VECTOR
+    from similarity.ingest.space import embed_collection
+    from similarity.storage.items import ItemTable
+    from similarity.storage.lance import connect
+    from similarity.storage.vectors import EmbeddingStore
+
     (tmp_path / GOOD).write_bytes(_png())
     collection = Collection("c", [Item("id-good", GOOD, tmp_path / GOOD, "a red square")])
-    store = EmbeddingStore(tmp_path / "store", broken.key)
-    space = embed_collection(broken, store, collection)
-    assert space.problems == [f"{GOOD}: the model gave no usable vector (NaN or zero); is its checkpoint broken?"]
+    store = EmbeddingStore(tmp_path / "app", broken_checkpoint.key)
+    space = embed_collection(broken_checkpoint, store, collection)
+    assert space.problems == [f"{GOOD}: {BROKEN_VECTOR}"]
     assert len(space.vectors) == 1 and space.kind.tolist() == ["caption"]  # the caption is kept
     assert np.isfinite(space.vectors).all() and len(store) == 1
+
+    db = connect(tmp_path / "index")
+    vectors, items = EmbeddingStore(db.uri, broken_checkpoint.key), ItemTable(db, "c")
+    report = index_local(broken_checkpoint, vectors, items, gather([tmp_path / GOOD], {GOOD: "a red square"}, tmp_path))
+    assert report.problems == [f"{tmp_path / GOOD}: {BROKEN_VECTOR}"]  # the same message, naming the file
+    assert report.indexed == 0 and items.rows().num_rows == 0  # no item points at a missing vector
+    assert len(vectors) == 1 and report.encoded_captions == 1  # its caption is stored, as in the app

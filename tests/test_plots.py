@@ -2,11 +2,19 @@
 
 import numpy as np
 from conftest import unit_vectors
-from similarity.views.plots import CAPTION_COLOUR, NOISE_COLOUR, PICTURE_COLOUR, RESULT_COLOUR
 
 from similarity.search.topk import top_k
 from similarity.views.map_plots import angle_view, embedding_map
-from similarity.views.plots import explained_variance, k_scan, label_counts, score_distribution
+from similarity.views.plots import (
+    CAPTION_COLOUR,
+    NOISE_COLOUR,
+    PICTURE_COLOUR,
+    RESULT_COLOUR,
+    explained_variance,
+    k_scan,
+    label_counts,
+    score_distribution,
+)
 
 
 def test_angle_view_draws_each_result_at_its_true_angle():

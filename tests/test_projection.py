@@ -3,8 +3,8 @@ import pytest
 from conftest import unit_vectors
 from sklearn.manifold import trustworthiness as sk_trustworthiness
 
-from similarity.search.topk import top_k
 from similarity.limits import MAX_LINKED
+from similarity.search.topk import top_k
 from similarity.views.distortion import map_angles, overlap_at_k, trustworthiness
 from similarity.views.maps import PROJECTORS, fit_map, project
 from similarity.views.query_on_map import map_report

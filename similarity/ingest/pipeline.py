@@ -103,7 +103,8 @@ def store_new(store: EmbeddingStore, encoded: dict[str, np.ndarray], names: dict
     usable = np.isfinite(vectors).all(axis=1) & (np.linalg.norm(np.nan_to_num(vectors), axis=1) > 0.5)
     for key in (k for k, ok in zip(new, usable) if not ok):
         stored.refused.add(key)
-        stored.problems.append(f"{names.get(key, key)[:60]}: {BROKEN_VECTOR}")
+        name = names.get(key, key)
+        stored.problems.append(f"{name if len(name) <= 120 else name[:119] + '…'}: {BROKEN_VECTOR}")
     keep = [k for k, ok in zip(new, usable) if ok]
     store.add(keep, vectors[usable])
     stored.images = sum(kind_of_key(k) == IMAGE for k in keep)
