@@ -55,7 +55,7 @@ def rss_gb() -> float:
 
 def search_figures(n: int) -> None:
     from similarity.search import ann
-    from similarity.search.topk import top_k
+    from similarity.search.topk import top_k, top_k_many
 
     vectors = clustered(n + 200)
     vectors, queries = vectors[:n], vectors[n:]  # held-out queries from the same distribution
@@ -75,7 +75,7 @@ def search_figures(n: int) -> None:
         f"[{n:,}] IVF build {index.build_seconds:.1f} s ({len(index.centroids):,} lists, nprobe {index.nprobe}, "
         f"tuned recall@10 {index.recall:.3f}); index memory +{rss_gb() - before:.2f} GB, RSS {rss_gb():.2f} GB"
     )
-    truth = ann.exact_top(vectors, np.arange(n), queries, np.full(len(queries), -1), 10)
+    truth = top_k_many(queries, vectors, 10)[0]
     lat, recalls = [], []
     for q, t_rows in zip(queries, truth):
         t = time.perf_counter()
@@ -98,12 +98,12 @@ def lance_figures(n: int) -> None:
     """LanceDB's own indexes on the same vectors and queries, to compare with the app's IVF (above)."""
     import pyarrow as pa
 
-    from similarity.search import ann
+    from similarity.search.topk import top_k_many
     from similarity.storage.lance import connect
 
     vectors = clustered(n + 200)
     vectors, queries = vectors[:n], vectors[n:]
-    truth = ann.exact_top(vectors, np.arange(n), queries, np.full(len(queries), -1), 10)
+    truth = top_k_many(queries, vectors, 10)[0]
     with tempfile.TemporaryDirectory() as tmp:
         db = connect(tmp)
         column = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), D)

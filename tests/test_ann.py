@@ -9,6 +9,7 @@ from similarity.ingest.space import Space
 from similarity.search import ann
 from similarity.search.engine import search
 from similarity.search.query import Query
+from similarity.search.topk import top_k_many
 from similarity.storage.keys import CAPTION, IMAGE
 
 
@@ -27,10 +28,10 @@ def space_of(vectors: np.ndarray, key: str = "model/abc") -> Space:
 def test_the_index_reaches_its_measured_recall_and_never_returns_the_query_itself():
     vectors = clustered(20_000)
     index = ann.build(vectors, np.arange(len(vectors)))
-    assert index.recall >= ann.TARGET_RECALL and 1 <= index.nprobe < len(index.centroids)
+    assert index.recall >= ann.TARGET_RECALL and 1 <= index.nprobe < index.lists
     assert sorted(index.rows.tolist()) == list(range(len(vectors)))  # every vector in exactly one list
     queries = np.random.default_rng(1).choice(len(vectors), 100, replace=False)
-    exact = ann.exact_top(vectors, np.arange(len(vectors)), vectors[queries], queries, 10)
+    exact = top_k_many(vectors[queries], vectors, 10, exclude=queries)[0]
     found = [index.search(vectors[q], 10, exclude=q) for q in queries]
     assert all(q not in rows for q, (rows, _) in zip(queries, found))
     recall = np.mean([len(np.intersect1d(rows, e)) / 10 for (rows, _), e in zip(found, exact)])
@@ -48,6 +49,7 @@ def test_search_through_the_index_says_it_is_approximate_and_agrees_with_exact()
     assert len(np.intersect1d(exact.ranking.indices, approximate.ranking.indices)) >= 8
     assert 7 not in approximate.ranking.indices
     assert "Approximate search" in approximate.note and f"recall@10 = {index.recall:.2f}" in approximate.note
+    assert index.description in approximate.note and f"{index.nprobe:,} of {index.lists:,} lists" in index.description
     assert exact.note == ""
 
 
@@ -90,8 +92,39 @@ def test_vectors_without_clusters_keep_exact_search():
 def test_nearest_for_many_queries_is_exact_when_every_list_is_probed():
     vectors, queries = clustered(3_000), clustered(500, seed=7)
     index = ann.build(vectors, np.arange(0, 3_000, 3))
-    exact = index.rows[(queries @ index.vectors.T).argmax(1)]
-    assert (index.nearest(queries, nprobe=len(index.centroids)) == exact).all()
+    exact = index.rows[top_k_many(queries, vectors[index.rows], 1)[0][:, 0]]
+    assert (index.nearest(queries, nprobe=index.lists) == exact).all()
     found = [(index.nearest(queries, nprobe) == exact).mean() for nprobe in (1, 8)]
     assert found[0] <= found[1] and found[1] >= 0.9  # more lists, more exact neighbours
     assert (index.nearest(vectors[index.rows], nprobe=1) == index.rows).all()  # an indexed item finds itself
+
+
+def test_results_never_include_the_excluded_row_even_when_it_is_the_best_match():
+    vectors = clustered(5_000)
+    index = ann.build(vectors, np.arange(0, 5_000, 2))  # the even rows only
+    for q in range(0, 400, 2):
+        rows, cos = index.search(vectors[q], 10, exclude=q)
+        assert q not in rows and len(rows) == 10 and np.all(rows % 2 == 0)
+        assert np.all(np.diff(cos) <= 0)
+    rows, _ = index.search(vectors[0], 10)
+    assert rows[0] == 0  # without exclude, an indexed item is its own best match
+
+
+def test_k_beyond_the_index_size_returns_every_row():
+    vectors = clustered(2_000)
+    index = ann.build(vectors, np.arange(500, 1_000))
+    assert index.nprobe < index.lists  # a tuned search alone would not reach every list
+    rows, cos = index.search(vectors[0], 600)
+    assert sorted(rows.tolist()) == list(range(500, 1_000))
+    assert np.allclose(cos, vectors[rows] @ vectors[0], atol=1e-5) and np.all(np.diff(cos) <= 0)
+    rows, _ = index.search(vectors[700], 500, exclude=700)
+    assert sorted(rows.tolist()) == sorted(set(range(500, 1_000)) - {700})
+
+
+def test_the_same_seed_builds_the_same_index():
+    vectors = clustered(8_000)
+    a, b = ann.build(vectors, np.arange(8_000), seed=3), ann.build(vectors, np.arange(8_000), seed=3)
+    assert (a.nprobe, a.recall) == (b.nprobe, b.recall) and np.array_equal(a.centroids, b.centroids)
+    for q in (0, 17, 4_000):
+        assert np.array_equal(a.search(vectors[q], 10, exclude=q)[0], b.search(vectors[q], 10, exclude=q)[0])
+    assert np.array_equal(a.nearest(vectors[:1_000]), b.nearest(vectors[:1_000]))
