@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from ui.state import sidebar
+from ui.state import projector_style, sidebar
 
 st.set_page_config(page_title="CLIP similarity explorer", page_icon=":material/join_inner:", layout="wide")
+projector_style()
 pages = st.navigation(
     [
         st.Page("app_pages/home.py", title="What is CLIP search?", icon=":material/school:", default=True),

@@ -17,12 +17,12 @@ from similarity.views.clusters import (
 from similarity.views.map_plots import embedding_map
 from similarity.views.maps import PROJECTORS
 from similarity.views.plots import k_scan, label_counts
+from similarity.words import plural
 from ui import cache
-from ui.state import explain, require_space
+from ui.state import page_header, require_space
 from ui.widgets import item_grid
 
-st.title("Clusters and zero-shot labels")
-explain("clusters")
+page_header("Clusters and zero-shot labels", "clusters")
 encoder, space = require_space()
 kinds = (IMAGE,) if len(space.rows((IMAGE,))) else (CAPTION,)
 if kinds == (CAPTION,):
@@ -84,8 +84,10 @@ try:
     # Numbered, since two clusters can get the same name.
     groups = [f"{int(c) + 1}. {names[int(c)]}" if c >= 0 else "noise" for c in result.labels]
     hover = [f"{i.caption or i.source} → {g}" for i, g in zip(items, groups)]
+    # Each cluster's number at its centre: at 1024 px, 15 palette colours are hard to tell apart.
+    centres = {g: g.split(".")[0] for g in set(groups) if g != "noise"}
     st.plotly_chart(
-        embedding_map(fitted.coords, groups, hover, PROJECTORS[map_method].axis_unit, map_method),
+        embedding_map(fitted.coords, groups, hover, PROJECTORS[map_method].axis_unit, map_method, group_names=centres),
         key="cluster_map_chart",
     )
 except ValueError as err:
@@ -107,10 +109,15 @@ def cluster_pictures(space, rows, vectors, labels, names) -> None:
     shown = st.selectbox(
         "Show a cluster's pictures",
         list(names),
-        format_func=lambda c: f"{c + 1}. {names[c]} — {sizes[c]} pictures",
+        format_func=lambda c: f"{c + 1}. {names[c]} — {plural(sizes[c], 'picture')}",
         key="cluster_shown",
     )
-    st.caption(f"The {CLUSTER_GRID} closest to the cluster's centre.")
+    shown_n = min(CLUSTER_GRID, sizes[shown])
+    st.caption(
+        f"All {plural(shown_n, 'picture')} of this cluster."
+        if shown_n == sizes[shown]
+        else f"The {shown_n} closest to the cluster's centre, of {sizes[shown]:,}."
+    )
     item_grid(space, rows[closest_to_centre(vectors, labels, shown, CLUSTER_GRID)], more_like_this=False)
 
 
@@ -128,7 +135,11 @@ def zero_shot_labels(encoder, items, vectors, vocabulary) -> None:
     known = [(i.label, p) for i, p in zip(items, predicted) if i.label in labels]
     if known:
         accuracy, mistakes = confusion([t for t, _ in known], [p for _, p in known])
-        st.markdown(f"**Accuracy against the known categories: {accuracy:.0%}** of {len(known):,} pictures.")
+        chance = 1 / len(labels)
+        st.markdown(
+            f"**Accuracy against the known categories: {accuracy:.0%}** of {len(known):,} pictures "
+            f"(chance, picking one of the {len(labels)} labels at random: {chance:.0%})."
+        )
         if mistakes:
             st.caption("Most common confusions (true → predicted):")
             st.dataframe([{"true": t, "predicted": p, "pictures": n} for t, p, n in mistakes[:8]], hide_index=True)

@@ -13,13 +13,14 @@ from similarity.ingest.zips import remove_old_unpacked
 from similarity.limits import ENCODE_IN_PAGE
 from similarity.storage.items import indexed_collections
 from similarity.storage.paths import ALLOWED_FOLDERS, allowed_folders, index_uri
+from similarity.words import plural
 from ui import cache
 from ui.state import (
     active_collection,
     active_encoder,
     add_collection,
-    explain,
     host_tools,
+    page_header,
     quota_left,
     show_report,
     spend_quota,
@@ -28,8 +29,7 @@ from ui.state import (
     uploads_root,
 )
 
-st.title("Your collection")
-explain("collections")
+page_header("Your collection", "collections")
 
 
 def report(collection) -> list[tuple[str, str]]:
@@ -37,13 +37,18 @@ def report(collection) -> list[tuple[str, str]]:
     lines = [
         (
             "success",
-            f"'{collection.name}' now has {collection.n_images:,} pictures and {collection.n_captions:,} captions.",
+            f"'{collection.name}' now has {plural(collection.n_images, 'picture')} and "
+            f"{plural(collection.n_captions, 'caption')}.",
         )
     ]
     lines += [("warning", problem) for problem in collection.problems]
     if collection.duplicates:
         lines.append(
-            ("info", f"{len(collection.duplicates)} duplicates stored once: " + "; ".join(collection.duplicates[:10]))
+            (
+                "info",
+                f"{plural(len(collection.duplicates), 'duplicate')} stored once: "
+                + "; ".join(collection.duplicates[:10]),
+            )
         )
     return lines
 
@@ -57,7 +62,10 @@ uploads_tab, zip_tab, folder_tab, text_tab, indexed_tab = st.tabs(
 with uploads_tab:
     suffixes = sorted(s.lstrip(".") for s in IMAGE_SUFFIXES | CAPTION_SUFFIXES)
     files = st.file_uploader(
-        "Pictures, plus an optional captions .csv/.json", type=suffixes, accept_multiple_files=True, key="uploads"
+        "Pictures, plus an optional captions .csv/.json",
+        type=suffixes,
+        accept_multiple_files=True,
+        key=f"uploads_{st.session_state.get('upload_round', 0)}",
     )
     pictures = [f for f in files or [] if Path(f.name).suffix.lower() in IMAGE_SUFFIXES]
     captions = {}
@@ -86,7 +94,9 @@ with uploads_tab:
             add_collection(load_files(name, saved, typed), report)
 
 with zip_tab:
-    archive = st.file_uploader("A .zip of pictures (and a captions file)", type=["zip"], key="zip")
+    archive = st.file_uploader(
+        "A .zip of pictures (and a captions file)", type=["zip"], key=f"zip_{st.session_state.get('upload_round', 0)}"
+    )
     if archive is not None and st.button("Import zip", key="add_zip"):
         unpacked = unpacked_root()
         unpacked.mkdir(parents=True, exist_ok=True)
@@ -104,10 +114,9 @@ with zip_tab:
 
 with folder_tab:
     if not allowed_folders():
-        st.info(
-            f"Loading folders from this server is off. The host can allow some by starting the app with "
-            f"{ALLOWED_FOLDERS}=/path/one:/path/two."
-        )
+        st.info("Loading folders from this server is off: the person running it can allow some folders.")
+        if host_tools():
+            st.caption(f"Host: start the app with {ALLOWED_FOLDERS}=/path/one:/path/two.")
     else:
         st.caption("Allowed by the host: " + ", ".join(f"`{p}`" for p in allowed_folders()))
         folder = st.text_input("Folder on the server running this app", key="folder")
@@ -134,11 +143,16 @@ def may_open(indexed) -> bool:
     if not (pictures or captions):
         st.caption(f"Every picture and caption has its vector for {encoder.name}: opening it encodes nothing.")
         return True
+    host = (
+        f" Host: finish indexing with `clip-explorer-index PATH --collection {indexed.name} --model ...` "
+        "(faster, resumable)."
+        if host_tools()
+        else ""
+    )
     st.warning(
-        f"{pictures:,} pictures and {captions:,} captions of '{indexed.name}' have no vectors for {encoder.name} in "
-        "the index (it was indexed with another model, or not finished): opening it encodes them in this page. "
-        f"Faster and resumable: finish indexing with `clip-explorer-index PATH --collection {indexed.name} --model "
-        "...` for the model chosen in the sidebar, or choose the model it was indexed with."
+        f"{plural(pictures, 'picture')} and {plural(captions, 'caption')} of '{indexed.name}' have no vectors for "
+        f"{encoder.name} in the index (it was indexed with another model, or not finished): opening it encodes "
+        f"them in this page. Or choose the model it was indexed with in the sidebar.{host}"
     )
     return pictures <= ENCODE_IN_PAGE or st.checkbox(
         f"Encode the {pictures:,} pictures in this page anyway", key=f"encode_indexed_{indexed.name}"
@@ -149,11 +163,16 @@ with indexed_tab:
     found = indexed_collections()
     if not found:
         st.info(
-            "No indexed collections on this server yet. Big collections are indexed outside the app, e.g. "
-            "`clip-explorer-index /photos --collection catalogue` (see the README, *Big collections*)."
+            "No indexed collections on this server yet. Big collections (a shop's 100,000 pictures) are "
+            "indexed by the person running the server, then opened here."
         )
+        if host_tools():
+            st.caption(
+                "Host: `clip-explorer-index /photos --collection catalogue` (see the README, *Big collections*)."
+            )
     else:
-        st.caption(f"Indexed with `clip-explorer-index` into `{index_uri()}`.")
+        if host_tools():
+            st.caption(f"Indexed with `clip-explorer-index` into `{index_uri()}`.")
         chosen = st.selectbox(
             "Indexed collection", list(found), format_func=lambda n: f"{n} ({found[n]:,} files)", key="indexed_choice"
         )
@@ -169,7 +188,8 @@ st.divider()
 collection = active_collection()
 st.subheader(f"Active: {collection.name}")
 st.write(
-    f"{collection.n_images:,} pictures · {collection.n_captions:,} captions · {len(collection.problems)} files skipped"
+    f"{plural(collection.n_images, 'picture')} · {plural(collection.n_captions, 'caption')} · "
+    f"{plural(len(collection.problems), 'file')} skipped"
 )
 try:
     encoder = active_encoder()

@@ -3,10 +3,9 @@
 import streamlit as st
 
 from similarity.encoders.base import ModelLoadError
-from ui.state import active_collection, active_encoder, explain
+from ui.state import active_collection, active_encoder, page_header
 
-st.title("See how CLIP similarity search works")
-explain("home")
+page_header("See how CLIP similarity search works", "home")
 try:
     encoder = active_encoder()
 except ModelLoadError as err:

@@ -8,21 +8,23 @@ from similarity.views.maps import MAX_POINTS, PROJECTORS, map_rows
 from similarity.views.query_on_map import map_report
 from similarity.views.selection import select_on_map
 from ui import cache
-from ui.state import explain, require_space
-from ui.widgets import item_grid, kind_filter, query_picker
+from ui.state import page_header, require_space
+from ui.widgets import between_kinds, gap_switch, item_grid, kind_filter, query_picker
 
-st.title("See the space: maps and angles")
-explain("map")
+page_header("See the space: maps and angles", "map")
 encoder, space = require_space()
 query = query_picker(encoder, space)
 
-left, middle, right = st.columns([2, 1, 1])
-with left:
-    kinds = kind_filter(space, default="Both")
-method = middle.selectbox("Map", list(PROJECTORS), key="map_method")
-k = right.slider("Results to link (k)", 1, MAX_LINKED, DEFAULT_LINKED, key="map_k")
+show, pick_map, pick_k, pick_colour = st.columns([2.1, 0.9, 1.1, 1.2])
+with show:
+    kinds = kind_filter(space)  # the Search page's default too: the same angles on both pages
+method = pick_map.selectbox("Map", list(PROJECTORS), key="map_method")
+k = pick_k.slider("Results to link (k)", 1, MAX_LINKED, DEFAULT_LINKED, key="map_k")
 colour_options = ["kind (picture / caption)"] + (["category"] if any(i.label for i in space.items) else [])
-colour = st.radio("Colour by", colour_options, horizontal=True, key="map_colour")
+colour = pick_colour.selectbox("Colour by", colour_options, key="map_colour")
+space, closing = gap_switch(space, kinds)
+if closing is not None:
+    query = query.with_vector(closing.query(query.vector, query.modality))
 
 try:
     fitted = cache.fitted_map(space, method, kinds)
@@ -30,12 +32,6 @@ except ValueError as err:
     st.info(str(err))
     st.stop()
 rows = map_rows(space.rows(kinds), method)
-if len(rows) < len(space.rows(kinds)):
-    st.caption(
-        f"The map shows a seeded sample of {len(rows):,} of {len(space.rows(kinds)):,} items ({method} maps at "
-        f"most {MAX_POINTS[method]:,}); its linked results are the query's nearest among them. "
-        "Search, and a box or lasso drawn on the map, cover every item."
-    )
 report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))
 labels = space.labels(rows)
 groups = space.kind[rows].tolist() if colour.startswith("kind") else [space.item_of(r).label or "unknown" for r in rows]
@@ -54,6 +50,12 @@ figure = embedding_map(
 )
 event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
 st.caption(report.sentence())
+if len(rows) < len(space.rows(kinds)):
+    st.caption(
+        f"The map shows a seeded sample of {len(rows):,} of {len(space.rows(kinds)):,} items ({method} maps at "
+        f"most {MAX_POINTS[method]:,}); its linked results are the query's nearest among them. "
+        "Search, and a box or lasso drawn on the map, cover every item."
+    )
 
 
 def show_selection(shapes) -> None:
@@ -75,17 +77,17 @@ def show_selection(shapes) -> None:
 
 if event and (event.selection.box or event.selection.lasso):
     show_selection(event.selection)
-if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
+if (gap := cache.gap_of(space)) is not None and len(kinds) == 2 and closing is None:
     st.markdown(gap.sentence())
 
 
 @st.fragment
-def angle_views(report, names: list[str], method: str, dim: int) -> None:
+def angle_views(report, names: list[str], method: str, dim: int, between: str) -> None:
     """The exact angle view; its comparison toggle reruns only this part of the page."""
-    st.subheader("The angle view: true angles in the full space")
+    st.subheader(f"The angle view: true angles between {between}")
     st.plotly_chart(
         angle_view(
-            report.ranking.angles, names, "True angle to the query", f"φ = arccos(cosine) in all {dim} dimensions"
+            report.ranking.angles, names, f"True angle, {between}", f"φ = arccos(cosine) in all {dim} dimensions"
         ),
         key="angle_true",
     )
@@ -102,9 +104,9 @@ def angle_views(report, names: list[str], method: str, dim: int) -> None:
         )
         st.caption(
             f"Rank agreement between the two (Spearman): {report.rank_agreement:.2f} (1 = the map keeps the order "
-            "of the true angles). Flattening to two dimensions changes angles: trust the first picture for what "
-            "the search does."
+            "of the true angles, 0 = no relation, −1 = the reverse order). Flattening to two dimensions changes "
+            "angles: trust the first picture for what the search does."
         )
 
 
-angle_views(report, result_names, method, encoder.dim)
+angle_views(report, result_names, method, encoder.dim, between_kinds(query.modality, kinds))

@@ -5,32 +5,44 @@ import streamlit as st
 from similarity.limits import DEFAULT_RESULTS, MAX_COMPONENTS, MAX_RESULTS
 from similarity.search.engine import rank_changes, search
 from similarity.search.relevance import NULL_NAMES
+from similarity.storage.keys import IMAGE
 from similarity.views.plots import explained_variance, score_distribution
 from ui import cache
-from ui.state import explain, require_space
-from ui.widgets import example_queries, kind_filter, query_picker, result_grid
+from ui.state import active_collection, page_header, require_space
+from ui.widgets import example_queries, gap_switch, kind_filter, plain, query_picker, result_grid
 
-st.title("Search by cosine similarity")
-explain("search")
+page_header("Search by cosine similarity", "search")
 encoder, space = require_space()
-if examples := example_queries(encoder):
-    st.caption("Try: " + " · ".join(f"`{q}`" for q in examples))
-query = query_picker(encoder, space)
+query = query_picker(encoder, space, examples=example_queries(encoder, active_collection()))
 
 left, right = st.columns([2, 1])
 with left:
     kinds = kind_filter(space)
+    space, closing = gap_switch(space, kinds)
 k = right.slider("How many results (k)", 1, MAX_RESULTS, DEFAULT_RESULTS, key="k")
-result = search(space, query, k, kinds, cache.baselines(encoder, space, query), cache.ann_index(space, kinds))
+if closing is not None:
+    query = query.with_vector(closing.query(query.vector, query.modality))
+result = search(
+    space,
+    query,
+    k,
+    kinds,
+    cache.baselines(encoder, space, query, closing),
+    cache.ann_index(space, kinds),
+    cache.references(space),
+)
 if result.note:
     st.caption(result.note)
-st.markdown(result.relevance.sentence(NULL_NAMES[query.modality]))
+best_kind = "picture" if result.top_kind == IMAGE else "caption"
+st.markdown(result.relevance.sentence(NULL_NAMES[query.modality], best_kind))
+if result.relevance.verdict == "no real match" and encoder.icons_only:
+    st.caption("The bundled model reads English words only: a query in another language finds no real match.")
+result_grid(space, result.ranking)
 if result.terms:
     st.caption("Each term on its own, then combined (the vectors are added, then normalised):")
     columns = st.columns(len(result.terms))
     for column, (term, ranking) in zip(columns, result.terms):
-        column.markdown(f"**{term}** → " + ", ".join(space.label_of(r) for r in ranking.indices))
-result_grid(space, result.ranking)
+        column.markdown(plain(term) + " → " + ", ".join(plain(space.label_of(r)) for r in ranking.indices))
 
 st.plotly_chart(
     score_distribution(
@@ -38,7 +50,7 @@ st.plotly_chart(
         result.ranking.cosines,
         f"top {len(result.ranking.indices)}",
         result.relevance.weak_at,
-        result.relevance.strong_at,
+        result.relevance.reference.typical if result.relevance.reference else None,
     ),
     key="dist",
 )
@@ -47,8 +59,8 @@ if (gap := cache.gap_of(space)) is not None and len(kinds) == 2:
 
 st.subheader("PCA noise filter")
 st.markdown(
-    "Keep only the directions in which this collection varies most, then measure angles there "
-    "(the white paper's noise filter). Rankings can change: compare them below."
+    "Keep only the directions in which this collection varies most, then measure angles there: "
+    "a way to ignore small differences that may be noise. Rankings can change: compare them below."
 )
 
 
@@ -67,18 +79,25 @@ def noise_filter(encoder, space, query, k, kinds, ranking) -> None:
     kept = pca.truncated(n)
     filtered = search(cache.filtered_space(space, pca, n), query.with_vector(kept.apply(query.vector)[0]), k, kinds)
     share = 100 * kept.explained.sum()
-    st.markdown(f"**Top {k} in {n} dimensions** (full space: {encoder.dim}; {share:.0f}% of the variance kept)")
+    shown = len(filtered.ranking.indices)
+    st.markdown(
+        f"**Top {shown} in {n} dimensions** (the full space has {encoder.dim}). These {n} directions keep "
+        f"{share:.0f}% of the variance: of how much the vectors differ from one another."
+    )
     result_grid(space, filtered.ranking, more_like_this=False)
+    changes = rank_changes(ranking, filtered.ranking)
+    outside = f"not in the top {shown}"
     st.dataframe(
         [
             {
                 "item": space.label_of(m["row"]),
-                f"rank in {encoder.dim}-d": m["rank_before"],
-                f"rank in {n}-d": m["rank_after"],
+                f"rank in {encoder.dim}-d": str(m["rank_before"] or outside),
+                f"rank in {n}-d": str(m["rank_after"] or outside),
             }
-            for m in rank_changes(ranking, filtered.ranking)
+            for m in changes
         ],
         hide_index=True,
+        height=38 + 35 * len(changes),  # every row shown: no scrolling inside the table
     )
 
 

@@ -104,7 +104,7 @@ def test_a_second_session_and_idle_widget_changes_recompute_nothing(app, store_r
     second.session_state["store_root"] = store_root
     _visit_every_page(second)
     second.switch_page("app_pages/map.py").run()
-    second.radio(key="map_colour").set_value("category").run()  # colours only: no new map
+    second.selectbox(key="map_colour").set_value("category").run()  # colours only: no new map
     second.switch_page("app_pages/clusters.py").run()
     second.text_input(key="cluster_names").set_value("").run()  # names from captions already embedded
     assert not second.exception
@@ -115,12 +115,13 @@ def test_a_second_session_and_idle_widget_changes_recompute_nothing(app, store_r
 @pytest.mark.parametrize("example", EMOJI_EXAMPLES)
 def test_every_suggested_example_gives_a_sensible_top_result(app, example):
     app.switch_page("app_pages/search.py").run()
-    assert any(example in c.value for c in app.caption)  # the page suggests it
-    app.text_input(key="query_text").set_value(example).run()
-    assert not app.exception
+    pills = app.pills(key="example")
+    assert example in pills.options  # the page suggests it, as a button
+    pills.set_value(example).run()  # one click runs it
+    assert not app.exception and app.text_input(key="query_text").value == example
     top = [t.value for t in app.text][:3]
     assert any(word in name for name in top for word in SENSIBLE[example]), (example, top)
-    assert any(m.value.startswith(("**Strong match", "**Weak match")) for m in app.markdown)
+    assert any(m.value.startswith(("**Close match", "**Weak match")) for m in app.markdown)
 
 
 def test_more_like_this_searches_by_that_item_and_leaves_it_out(app):
@@ -186,7 +187,8 @@ def test_clusters_page_names_clusters_and_scores_zero_shot(app):
     assert not app.exception
     assert any("clusters** · mean silhouette" in m.value for m in app.markdown)
     assert any("Automatic names agree" in c.value for c in app.caption)
-    assert any("Accuracy against the known categories" in m.value for m in app.markdown)
+    assert any("Accuracy against the known categories" in m.value and "(chance" in m.value for m in app.markdown)
+    assert any("around 0.1 = groups that overlap a lot" in m.value for m in app.markdown)  # silhouette explained
 
 
 def _text_only(app, lines):
@@ -218,7 +220,7 @@ def test_a_collection_of_one_picture_gets_messages_not_crashes(app, make_image, 
     make_image("one/red.png")
     _load_folder(app, tmp_path / "one", monkeypatch)
     app.switch_page("app_pages/search.py").run()
-    assert not app.exception and any("Only 1 items" in c.value for c in app.caption)
+    assert not app.exception and any("Only 1 item to rank" in c.value for c in app.caption)
     for page, message in (("map", "at least 3 items"), ("clusters", "at least 3 items")):
         app.switch_page(f"app_pages/{page}.py").run()
         assert not app.exception
@@ -384,3 +386,136 @@ def test_a_collection_indexed_while_the_app_runs_opens_without_encoding(app, dem
     assert not app.warning and any("opening it encodes nothing" in c.value for c in app.caption)
     app.button(key="open_indexed").click().run()
     assert not app.exception and any("20 pictures" in s.value for s in app.success)
+
+
+@pytest.mark.parametrize(
+    "query,verdict",
+    [
+        ("a musical instrument", "**Close match."),
+        ("a red fruit", "**Close match."),
+        ("pomme rouge", "**No real match."),
+    ],
+)
+def test_the_verdict_places_the_best_match_between_nonsense_and_pictures_own_captions(app, query, verdict):
+    """Trumpet, violin, saxophone for "a musical instrument" are as close as pictures are to their own words."""
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value(query).run()
+    sentence = next(m.value for m in app.markdown if m.value.startswith("**"))
+    assert sentence.startswith(verdict), sentence
+    assert "a picture and its own caption are typically at" in sentence and "meaningless" in sentence.lower()
+    assert "standard deviations" not in sentence and "strong" not in sentence.lower()
+    english_only = any("English words only" in c.value for c in app.caption)
+    assert english_only == verdict.startswith("**No real")
+
+
+def test_examples_are_offered_only_on_the_collection_they_were_tested_on(app):
+    app.switch_page("app_pages/collections.py").run()
+    app.text_area(key="lines").set_value("a red apple\na fast car\na sleeping cat").run()
+    app.button(key="add_lines").click().run()
+    app.switch_page("app_pages/search.py").run()
+    assert not app.exception and not app.get("button_group")
+
+
+def test_the_modality_gap_is_explained_at_both_and_can_be_closed(app):
+    app.switch_page("app_pages/search.py").run()
+    app.radio(key="filter").set_value("Both").run()
+    app.text_input(key="query_text").set_value("a red fruit").run()
+    kinds_before = [m.value for m in app.markdown if m.value == ":material/notes: *caption*"]
+    assert len(kinds_before) == 12  # with the gap, a typed query's 12 best are all captions
+    assert any("two regions" in c.value and "° apart" in c.value for c in app.caption)
+    cosines_before = [c.value for c in app.caption if c.value.startswith("#")]
+    app.toggle(key="close_gap").set_value(True).run()
+    assert not app.exception
+    assert any(c.value.startswith("Gap closed") and "now 0.0" in c.value for c in app.caption)
+    assert [c.value for c in app.caption if c.value.startswith("#")] != cosines_before  # measured after centring
+
+
+@pytest.mark.parametrize(
+    "query,message",
+    [("🍎🍏", "no letters or digits"), ("apple " * 2_000, "at most 1,000 characters"), ("a + " * 9 + "b", "at most 8")],
+)
+def test_emoji_only_and_pasted_essays_get_a_plain_message(app, query, message):
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value(query).run()
+    assert not app.exception
+    assert any(message in i.value for i in app.info), [i.value for i in app.info]
+
+
+def test_an_import_without_pictures_creates_nothing_and_says_why(app, tmp_path, monkeypatch):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "cat.png").write_bytes(b"not a picture")
+    _load_folder(app, tmp_path / "broken", monkeypatch)
+    assert not app.success and any(
+        e.value.startswith("Nothing was added") and "cat.png: not a picture this app can read" in e.value
+        for e in app.error
+    )
+    assert app.selectbox(key="collection_picker").value == "Emoji demo (bundled)"  # not switched
+    assert "My collection" not in app.selectbox(key="collection_picker").options  # not created
+
+
+def test_one_picture_reads_one_picture(app, make_image, tmp_path, monkeypatch):
+    make_image("single/red.png")
+    _load_folder(app, tmp_path / "single", monkeypatch)
+    assert any("now has 1 picture and 0 captions" in s.value for s in app.success), [s.value for s in app.success]
+    assert any("1 picture · 0 captions · 0 files skipped" in m.value for m in app.markdown)
+
+
+def _jpeg(picture) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    picture.save(out, "JPEG")
+    return out.getvalue()
+
+
+def test_a_photo_as_the_query_is_told_the_emoji_model_does_not_know_photos(app):
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    app.switch_page("app_pages/search.py").run()
+    app.radio(key="mode").set_value("An uploaded picture").run()
+    app.file_uploader(key="query_upload").set_value(
+        ("china.jpg", _jpeg(Image.fromarray(load_sample_image("china.jpg"))), "image/jpeg")
+    ).run()
+    assert not app.exception
+    assert any("looks like a photo" in w.value for w in app.warning)
+
+
+def test_an_emoji_as_the_query_gets_no_photo_warning(app, demo):
+    from PIL import Image
+
+    app.switch_page("app_pages/search.py").run()
+    app.radio(key="mode").set_value("An uploaded picture").run()
+    picture = Image.open(demo.items[0].image_path)
+    app.file_uploader(key="query_upload").set_value(
+        ("emoji.png", demo.items[0].image_path.read_bytes(), "image/png")
+    ).run()
+    assert not app.exception and picture.size and not app.warning
+
+
+def test_an_upload_of_only_broken_files_adds_nothing_and_the_picker_empties_after_an_add(app, make_image):
+    app.switch_page("app_pages/collections.py").run()
+    app.file_uploader(key="uploads_0").set_value([("broken.png", b"not a picture", "image/png")]).run()
+    app.button(key="add_uploads").click().run()
+    assert not app.exception and not app.success
+    assert any(e.value.startswith("Nothing was added") and "broken.png" in e.value for e in app.error)
+    good = make_image("red.png").read_bytes()
+    app.file_uploader(key="uploads_0").set_value([("red.png", good, "image/png")]).run()
+    app.button(key="add_uploads").click().run()
+    assert any("now has 1 picture" in s.value for s in app.success)
+    assert app.file_uploader(key="uploads_1").value in (None, [])  # a fresh, empty picker: no second add
+
+
+def test_a_zip_without_pictures_adds_nothing(app):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "no pictures here")
+    app.switch_page("app_pages/collections.py").run()
+    app.file_uploader(key="zip_0").set_value(("empty.zip", buffer.getvalue(), "application/zip")).run()
+    app.button(key="add_zip").click().run()
+    assert not app.exception and not app.success
+    assert any(e.value.startswith("Nothing was added") for e in app.error)
+    assert app.selectbox(key="collection_picker").value == "Emoji demo (bundled)"

@@ -69,7 +69,7 @@ REFUSED = {
     "corrupt": ({"broken.png": b"\x89PNG\r\n\x1a\n" + b"\x00garbage" * 20}, ("broken.png", "corrupt")),
     "truncated": ({"half.png": _png((300, 300))[:200]}, ("half.png", "corrupt or truncated")),
     "zero bytes": ({"empty.jpg": b""}, ("empty.jpg", "empty file (0 bytes)")),
-    "text named .png": ({"notes.png": b"just some text"}, ("notes.png", "not an image Pillow can read")),
+    "text named .png": ({"notes.png": b"just some text"}, ("notes.png", "not a picture this app can read")),
     "unsupported type": ({"slides.pdf": b"%PDF-1.4"}, ("slides.pdf", "not an image or caption file")),
     "no extension": ({"README": b"hello"}, ("README", "no extension")),
     "decompression bomb": (

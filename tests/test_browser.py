@@ -126,7 +126,9 @@ def test_a_lasso_on_a_sampled_map_selects_every_item_inside_it(sampled_server, b
     from playwright.sync_api import expect
 
     page = _open(browser, f"{sampled_server}/map", 1400, 1000, "trustworthiness")
-    expect(page.get_by_text("seeded sample of 1,000 of 3,722 items")).to_be_visible()
+    page.get_by_text("Both", exact=True).click()  # pictures and captions: 3,722 items, 1,000 drawn
+    expect(page.get_by_text("seeded sample of 1,000 of 3,722 items")).to_be_visible(timeout=120_000)
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=180_000)
     area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # the map's drawing area
     left, top = area["x"] + 4, area["y"] + 4
     right, bottom = area["x"] + area["width"] - 4, area["y"] + area["height"] - 4
@@ -139,4 +141,43 @@ def test_a_lasso_on_a_sampled_map_selects_every_item_inside_it(sampled_server, b
     expect(page.get_by_text("1,000 of them are drawn; the other 2,722 lie inside too")).to_be_visible()
     expect(page.locator('[data-testid="stImage"] img').nth(11)).to_be_visible(timeout=60_000)  # its pictures
     assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def _overlaps(boxes: list[dict]) -> list[tuple[int, int]]:
+    """Pairs of boxes (x, y, width, height) that intersect."""
+    return [
+        (i, j)
+        for i, a in enumerate(boxes)
+        for j, b in enumerate(boxes[:i])
+        if a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    ]
+
+
+def test_a_projector_shows_the_verdict_and_first_results_without_scrolling(server, browser):
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{server}/search", 1024, 768, "cos ")
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("a musical instrument").click()  # one click
+    expect(page.locator('[data-testid="stText"]').filter(has_text="trumpet").first).to_be_visible(timeout=60_000)
+    verdict = page.get_by_text("match.").first.bounding_box()
+    first_card = page.get_by_text("#1 ·").first.bounding_box()
+    assert verdict["y"] + verdict["height"] <= 768, verdict
+    assert first_card["y"] + first_card["height"] <= 768, first_card  # the first result's rank and angle
+    page.close()
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1920, 1080)])
+def test_the_query_and_its_results_are_named_on_the_map_with_no_label_on_another(server, browser, size):
+    page = _open(browser, f"{server}/map", *size, "trustworthiness")
+    labels = page.locator(".js-plotly-plot .annotation .annotation-text-g")  # the boxed text, not its arrow
+    texts = labels.all_text_contents()
+    assert texts[0].startswith("★ a red fruit") and any(t.startswith("1. ") for t in texts), texts
+    boxes = [box for box in (label.bounding_box() for label in labels.all()) if box]
+    assert len(boxes) == len(texts) and not _overlaps(boxes), texts
+    chart = page.locator(".js-plotly-plot").first.bounding_box()
+    assert chart["y"] < size[1] / 2  # the map starts on the first screen
     page.close()

@@ -85,7 +85,7 @@ def test_real_queries_beat_the_null_baseline_and_nonsense_does_not(bundled, demo
 
 
 def test_modality_gap_figures_from_the_demo(demo_space):
-    from similarity.search.relevance import modality_gap
+    from similarity.search.modality import modality_gap
 
     pictures, captions = demo_space.rows((IMAGE,)), demo_space.rows((CAPTION,))
     own = np.column_stack([np.arange(len(pictures)), np.arange(len(captions))])  # the demo pairs them in order

@@ -26,7 +26,7 @@ def test_folder_loads_images_with_captions_and_names_every_bad_file(tmp_path, ma
     assert {i.source: i.caption for i in c.items} == {"red.png": "a red square", "blue.jpg": "a blue square"}
     problems = "\n".join(c.problems)
     assert "empty.png: empty file" in problems
-    assert "fake.jpg: not an image" in problems
+    assert "fake.jpg: not a picture this app can read" in problems
     assert "truncated.png: corrupt or truncated" in problems
     assert "notes.txt: not an image or caption file" in problems
     assert c.duplicates == ["same-as-red.png = red.png"]
@@ -136,7 +136,7 @@ def test_uploads_are_stored_by_content_and_typed_captions_attach(tmp_path, make_
     assert len(list((tmp_path / "up").iterdir())) == 2  # identical uploads share one file
     c = col.load_files("mine", saved, {"cat.png": "my cat"})
     assert [(i.source, i.caption) for i in c.items] == [("cat.png", "my cat")]
-    assert c.duplicates == ["again.png = cat.png"] and "bad.jpg: not an image" in c.problems[0]
+    assert c.duplicates == ["again.png = cat.png"] and "bad.jpg: not a picture this app can read" in c.problems[0]
 
 
 def test_adding_to_a_collection_keeps_what_was_there(make_image, tmp_path):

@@ -85,7 +85,13 @@ def test_bad_files_are_named_and_good_ones_kept(bundled, pictures, tmp_path):
     db = connect(str(tmp_path / "db"))
     report = run(bundled, db, [pictures, empty, tmp_path / "missing"])
     problems = "\n".join(report.problems)
-    for name in ("broken.png: not an image", "empty.jpg: empty file", "dangling.png", "loop-a.png", "loop-b.png"):
+    for name in (
+        "broken.png: not a picture this app can read",
+        "empty.jpg: empty file",
+        "dangling.png",
+        "loop-a.png",
+        "loop-b.png",
+    ):
         assert name in problems
     assert f"{empty}: no pictures found" in problems and f"{tmp_path / 'missing'}: no such file" in problems
     assert report.indexed == 41 and report.duplicates == 1

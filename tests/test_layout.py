@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "similarity"
-FLOORS = ["limits", "storage", "encoders", "ingest", "search", "views"]  # bottom to top
+FLOORS = ["limits", "words", "storage", "encoders", "ingest", "search", "views"]  # bottom to top
 RUNTIME = [ROOT / "app.py", *(p for d in ("app_pages", "ui", "similarity") for p in (ROOT / d).rglob("*.py"))]
 
 

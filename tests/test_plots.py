@@ -33,8 +33,8 @@ def test_map_escapes_user_text_and_links_the_query_to_its_results():
     hover = ["<b>bold</b>", "x", "y"]
     fig = embedding_map(coords, ["a", "a", "b"], hover, "units", "PCA", np.array([0.5, 0.5]), [2, 1])
     assert "&lt;b&gt;bold&lt;/b&gt;" in fig.data[0].text
-    lines = next(t for t in fig.data if t.mode == "lines")
-    np.testing.assert_array_equal(lines.x, [0.5, 2, np.nan, 0.5, 1, np.nan])
+    lines = [(shape.x0, shape.y0, shape.x1, shape.y1) for shape in fig.layout.shapes]
+    assert lines == [(0.5, 0.5, 2, 0), (0.5, 0.5, 1, 1)]  # the query joined to each result
     assert "PCA 1 (units)" == fig.layout.xaxis.title.text
 
 
@@ -46,7 +46,8 @@ def test_results_stand_out_from_both_modalities_and_every_cluster_gets_its_own_c
     assert colours["pictures"] == PICTURE_COLOUR and colours["captions"] == CAPTION_COLOUR
     results = next(t for t in fig.data if t.name.startswith("top results"))
     assert results.marker.color == RESULT_COLOUR not in (PICTURE_COLOUR, CAPTION_COLOUR)
-    assert list(results.text) == ["1. a", "2. b"]
+    assert [a.text for a in fig.layout.annotations] == ["<b>★ q</b>", "1. a", "2. b"]
+    assert fig.data[-1].name == "your query"  # the star is drawn last: on top of every point
     groups = [f"cluster {i % 25}" for i in range(59)] + ["noise"]
     clusters = embedding_map(coords, groups, ["x"] * 60, "u", "PCA")
     used = {t.name: t.marker.color for t in clusters.data}
@@ -66,9 +67,30 @@ def test_every_chart_names_its_axes():
     assert figures[-1].data[0].orientation == "h"  # labels stay horizontal and readable
 
 
-def test_score_histogram_draws_the_verdict_thresholds():
+def test_score_histogram_draws_the_verdicts_two_references():
     fig = score_distribution(np.linspace(-0.2, 0.5, 50), np.array([0.5, 0.4]), "top 2", 0.25, 0.3)
-    thresholds = {t.name: t.x[0] for t in fig.data if t.name and "match from" in t.name}
-    assert thresholds == {"weak match from 0.25": 0.25, "strong match from 0.30": 0.3}
+    references = {t.name: t.x[0] for t in fig.data if t.name and t.name.split()[-1][:2] == "0."}
+    assert references == {"meaningless queries reach 0.25": 0.25, "belong together 0.30": 0.3}
     results = next(t for t in fig.data if t.name == "top 2")
     assert sorted(x for x in results.x if np.isfinite(x)) == [0.4, 0.4, 0.5, 0.5]
+
+
+def test_callouts_name_the_query_and_every_result_without_overlapping_however_close_the_points():
+    coords = np.random.default_rng(1).standard_normal((300, 2))
+    coords[:20] = 0.001 * np.arange(20)[:, None]  # twenty results piled on one spot
+    fig = embedding_map(
+        coords, ["image"] * 300, ["x"] * 300, "u", "UMAP", np.zeros(2), np.arange(20), "q", list("abcdefghijklmnopqrst")
+    )
+    labels = fig.layout.annotations
+    assert len(labels) == 21 and {a.text for a in labels} >= {"1. a", "20. t"}
+    heights = sorted(a.ay for a in labels)
+    spacing = (fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0]) / 30
+    assert min(np.diff(heights)) > spacing  # evenly spaced down the column: never on top of each other
+    assert min(a.ax for a in labels) > coords[:, 0].max()  # the column stands right of every point
+    assert fig.layout.xaxis.range[1] > max(a.ax for a in labels)  # and inside the plot
+
+
+def test_the_chosen_k_label_stays_inside_the_chart_at_the_last_k():
+    at_end = k_scan(np.arange(2, 16), np.linspace(0.1, 0.2, 14), np.linspace(10, 5, 14), 15)
+    inside = k_scan(np.arange(2, 16), np.linspace(0.1, 0.2, 14), np.linspace(10, 5, 14), 6)
+    assert at_end.layout.annotations[0].xanchor == "right" and inside.layout.annotations[0].xanchor == "left"

@@ -42,7 +42,7 @@ def test_ray_gives_the_in_process_vectors_and_skips_bad_files(local_ray, bundled
         else:
             index_local(bundled, vectors, items, report, batch=8)
         assert report.indexed == 30 and report.encoded_captions == 30
-        assert any("broken.png: not an image" in p for p in report.problems)
+        assert any("broken.png: not a picture this app can read" in p for p in report.problems)
         keys = sorted(vectors.keys())
         results[runner] = (
             keys,

@@ -170,3 +170,12 @@ def test_a_pasted_essay_or_endless_arithmetic_is_refused_with_the_limit():
     with pytest.raises(ValueError, match=f"at most {MAX_QUERY_TERMS} are combined"):
         parse_query(" + ".join(["a"] * 50))
     assert len(parse_query(" + ".join(["apple"] * MAX_QUERY_TERMS))) == MAX_QUERY_TERMS
+
+
+def test_the_modality_gap_sentence_never_prints_minus_zero():
+    from similarity.search.modality import modality_gap
+
+    pictures, captions = unit_vectors(50, 8, seed=1), unit_vectors(50, 8, seed=2)
+    gap = modality_gap(pictures, captions, np.column_stack([np.arange(50), np.arange(50)]))
+    gap = type(gap)(*[np.array([-0.001, -0.0004, 0.3])] * 4, gap.centre_angle, gap.centre_distance)
+    assert "-0.00" not in gap.sentence() and "median 0.00" in gap.sentence()

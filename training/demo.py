@@ -1,6 +1,6 @@
 """The bundled demo collection: Noto Color Emoji pictures of every concept, with captions and groups.
 
-    python -m training.demo --demo data/demo
+python -m training.demo --demo data/demo
 """
 
 from __future__ import annotations

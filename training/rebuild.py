@@ -3,8 +3,9 @@
 ``make model`` = ``python -m training.rebuild``: train the shipped recipe
 (:class:`training.train.TrainConfig` defaults, a fixed number of steps:
 about 45 minutes on 2 CPU cores), score it and write the model card
-(:mod:`training.evaluate`), re-embed the demo's shipped vectors, and export
-the ONNX towers the app runs on. Renders are cached, so a second rebuild
+(:mod:`training.evaluate`), re-embed the demo's shipped vectors, ship its
+maps and first clustering (:mod:`similarity.views.shipped`), and export the
+ONNX towers the app runs on. Renders are cached, so a second rebuild
 fetches and draws nothing.
 """
 
@@ -15,7 +16,8 @@ import time
 from similarity.encoders.bundled import load_bundled
 from similarity.encoders.onnx_export import export_bundled
 from similarity.ingest.space import ship_demo
-from similarity.storage.paths import DEMO_VECTORS
+from similarity.storage.paths import DEMO_VECTORS, DEMO_VIEWS
+from similarity.views.shipped import ship_demo_views
 from training import evaluate
 from training.train import parse_args, train
 
@@ -26,7 +28,10 @@ def main(argv=None) -> None:
     train(cfg)
     print(f"trained in {(time.time() - t0) / 60:.0f} min", flush=True)
     evaluate.main([])
-    print(f"wrote {ship_demo(load_bundled(backend='torch')):,} demo vectors to {DEMO_VECTORS}", flush=True)
+    encoder = load_bundled(backend="torch")
+    print(f"wrote {ship_demo(encoder):,} demo vectors to {DEMO_VECTORS}", flush=True)
+    ship_demo_views(encoder)  # the maps and first clustering of those vectors, tagged like them
+    print(f"wrote the demo's maps and clustering to {DEMO_VIEWS}", flush=True)
     print(f"exported the towers to {export_bundled()}")
     print(f"rebuilt everything in {(time.time() - t0) / 60:.0f} min")
 

@@ -18,22 +18,24 @@ from similarity.ingest.collection import Collection, load_demo, load_indexed
 from similarity.ingest.files import thumbnail_png
 from similarity.ingest.space import Space, embed_collection, missing_vectors
 from similarity.search import ann
+from similarity.search.modality import gap_closing, modality_gap
 from similarity.search.pca import fit_pca
-from similarity.search.query import TEXT, text_query
+from similarity.search.query import PICTURE, TEXT, text_query
 from similarity.search.relevance import (
     NullBaseline,
-    modality_gap,
     noise_pictures,
     nonsense_words,
     null_baseline,
     null_queries,
+    own_caption_reference,
+    same_label_reference,
 )
 from similarity.storage.items import ItemTable
 from similarity.storage.keys import CAPTION, IMAGE
 from similarity.storage.lance import connect
 from similarity.storage.paths import DEMO_VECTORS
 from similarity.storage.vectors import EmbeddingStore
-from similarity.views import clusters, maps, placement
+from similarity.views import clusters, maps, placement, shipped
 from ui.shared import caches, shared, shared_with_progress, workers
 
 # --- models, stores, collections -------------------------------------------
@@ -123,11 +125,17 @@ def null_vectors(encoder: Encoder, modality: str) -> np.ndarray:
     return shared("null", (encoder.key, modality), lambda: encoder.encode_images(noise_pictures()))
 
 
-def baselines(encoder: Encoder, space: Space, query) -> dict[str, NullBaseline]:
-    """Null baseline per kind of item for queries like ``query`` (its modality and arithmetic signs)."""
+def baselines(encoder: Encoder, space: Space, query, closing=None) -> dict[str, NullBaseline]:
+    """Null baseline per kind of item for queries like ``query`` (its modality and arithmetic signs).
+
+    ``closing``: the :class:`~similarity.search.modality.GapClosing` that made
+    ``space``; the meaningless queries are moved the same way as real ones.
+    """
 
     def compute() -> dict[str, NullBaseline]:
         vectors = null_queries(null_vectors(encoder, query.modality), query.signs)
+        if closing is not None:
+            vectors = closing.apply(vectors, np.full(len(vectors), query.modality == PICTURE))
         kinds = [kind for kind in (IMAGE, CAPTION) if len(space.rows((kind,)))]
         return {kind: null_baseline(vectors, space.vectors[space.rows((kind,))]) for kind in kinds}
 
@@ -151,13 +159,41 @@ def gap_of(space: Space):
         pictures, captions = space.rows((IMAGE,)), space.rows((CAPTION,))
         if len(pictures) < 2 or len(captions) < 2:
             return None
-        caption_of = {int(space.item[r]): j for j, r in enumerate(captions)}
-        own = np.array(
-            [(i, caption_of[int(space.item[r])]) for i, r in enumerate(pictures) if int(space.item[r]) in caption_of]
-        ).reshape(-1, 2)
+        own_pictures, own_captions = space.own_pairs()
+        own = np.column_stack([np.searchsorted(pictures, own_pictures), np.searchsorted(captions, own_captions)])
         return modality_gap(space.vectors[pictures], space.vectors[captions], own)
 
     return shared("gap", (space.key,), compute)
+
+
+def references(space: Space) -> dict:
+    """(query modality, item kind) -> how close things that belong together are here (or None)."""
+
+    def compute() -> dict:
+        pictures, captions = space.own_pairs()
+        own = own_caption_reference(space.vectors[pictures], space.vectors[captions])
+        found = {(TEXT, IMAGE): own, (PICTURE, CAPTION): own}
+        for kind, modality, what in ((IMAGE, PICTURE, "pictures"), (CAPTION, TEXT, "captions")):
+            rows = space.rows((kind,))
+            labels = [space.item_of(r).label for r in rows]
+            found[modality, kind] = same_label_reference(space.vectors[rows], labels, what)
+        return found
+
+    return shared("references", (space.key,), compute)
+
+
+def without_gap(space: Space):
+    """(the space with its modality gap closed, the closing), once per server; None without both kinds."""
+
+    def compute():
+        pictures, captions = space.rows((IMAGE,)), space.rows((CAPTION,))
+        if len(pictures) < 2 or len(captions) < 2:
+            return None
+        closing = gap_closing(space.vectors[pictures], space.vectors[captions])
+        vectors = closing.apply(space.vectors, space.kind == IMAGE)
+        return replace(space, vectors=vectors, key=f"{space.key}/gap-closed"), closing
+
+    return shared("gap closed", (space.key,), compute)
 
 
 def thumbnail(path: Path, size: int) -> bytes:
@@ -176,11 +212,17 @@ def filtered_space(space: Space, pca, n: int) -> Space:
 
 
 def fitted_map(space: Space, method: str, kinds: tuple[str, ...]):
-    """A 2-D map of the rows of ``kinds`` (a seeded sample of big spaces), fitted once per server."""
+    """A 2-D map of the rows of ``kinds`` (a seeded sample of big spaces), fitted once per server.
+
+    The demo's maps ship with its vectors (:mod:`similarity.views.shipped`): read, not fitted.
+    """
+    key = (space.key, method, kinds)
+    if key not in caches()["map"] and (ready := shipped.shipped_map(space, method, kinds)) is not None:
+        return shared("map", key, lambda: ready)
     rows = maps.map_rows(space.rows(kinds), method)
     return shared_with_progress(
         "map",
-        (space.key, method, kinds),
+        key,
         lambda: maps.fit_map(method, space.vectors[rows]),
         f"Computing the {method} map of {len(rows):,} items",
         maps.estimate_seconds(method, len(rows)),
@@ -218,11 +260,20 @@ def indexed_collection(name: str, uri: str) -> Collection:
 
 
 def clustering(space: Space, kinds: tuple[str, ...], method: str, k: int | None, reduce: int, n_known: int):
-    """A clustering of the rows of ``kinds`` (k None = chosen by silhouette), once per server."""
+    """A clustering of the rows of ``kinds`` (k None = chosen by silhouette), once per server.
+
+    The demo's first clustering ships with its vectors (:mod:`similarity.views.shipped`): read, not computed.
+    """
+    key = (space.key, kinds, method, k, reduce, n_known)
+    if (
+        key not in caches()["clusters"]
+        and (ready := shipped.shipped_clustering(space, kinds, method, k, reduce, n_known)) is not None
+    ):
+        return shared("clusters", key, lambda: ready)
     rows = space.rows(kinds)
     return shared_with_progress(
         "clusters",
-        (space.key, kinds, method, k, reduce, n_known),
+        key,
         lambda: clusters.explore_clusters(space.vectors[rows], method, k, reduce, n_known),
         f"Clustering {len(rows):,} items" + (" and choosing k" if k is None else ""),
         clusters.estimate_seconds(len(rows), k is None),

@@ -28,7 +28,10 @@ def preload() -> None:
     import logging
 
     # Outside a visitor's script run Streamlit warns about its missing context on every cache call.
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    # A filter, not a level: Streamlit's CLI resets its loggers' levels once it has started.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: threading.current_thread().name != "preload"
+    )
     from similarity.search.query import text_query
     from similarity.storage.paths import default_root
     from ui import cache

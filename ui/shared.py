@@ -9,6 +9,7 @@ callers treat them as read-only. What is cached is in :mod:`ui.cache`.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -71,6 +72,8 @@ SIZES = {
     "labels": 32,
     "queries": 512,
     "gap": 6,
+    "references": 6,  # how close things that belong together are, per space
+    "gap closed": 3,  # a space with its modality gap removed (a second copy of its vectors)
     "looks": 16,
     "map": 12,
     "map positions": 4,  # every item's place on a sampled map: 8 bytes per item
@@ -102,6 +105,23 @@ def shared(kind: str, key: tuple, compute: Callable):
     return caches()[kind].get(key, compute)
 
 
+def progress_of(elapsed: float, estimate_s: float) -> tuple[float, str]:
+    """(bar share, words) after ``elapsed`` seconds of work estimated at ``estimate_s``.
+
+    The estimate shown is never less than the time already spent: past it the
+    words say so, and the bar keeps creeping on (half of what is left per
+    estimate's length) without reaching the end.
+
+    >>> [progress_of(seconds, 8.4)[1] for seconds in (3.2, 12.0)]
+    ['3 s of about 9 s', '12 s, taking longer than the estimated 9 s']
+    """
+    shown = max(1, math.ceil(estimate_s))
+    if elapsed <= shown:
+        return 0.9 * elapsed / shown, f"{elapsed:.0f} s of about {shown} s"
+    over = (elapsed - shown) / shown
+    return 0.99 - 0.09 * 0.5**over, f"{elapsed:.0f} s, taking longer than the estimated {shown} s"
+
+
 def shared_with_progress(kind: str, key: tuple, compute: Callable, what: str, estimate_s: float):
     """Like :func:`shared`, with a progress bar towards an estimated time while it runs."""
     cache = caches()[kind]
@@ -110,9 +130,8 @@ def shared_with_progress(kind: str, key: tuple, compute: Callable, what: str, es
     job = workers().submit(cache.get, key, compute)
     bar, start = None, time.perf_counter()
     while not job.done():
-        elapsed = time.perf_counter() - start
-        text = f"{what}: {elapsed:.0f} s of about {estimate_s:.0f} s (done once for everyone on this server)"
-        share = min(elapsed / max(estimate_s, 1e-3), 0.99)
+        share, said = progress_of(time.perf_counter() - start, estimate_s)
+        text = f"{what}: {said} (done once for everyone on this server)"
         bar = bar.progress(share, text=text) if bar else st.progress(share, text=text)
         try:
             job.result(timeout=0.5)

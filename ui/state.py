@@ -14,10 +14,11 @@ import streamlit as st
 
 from similarity.encoders import BUNDLED, PRETRAINED_CHOICES, Encoder, ModelLoadError, model_spec
 from similarity.ingest.collection import Collection
-from similarity.ingest.files import BadInput, plain_background_share
+from similarity.ingest.files import BadInput, on_plain_background, plain_background_count
 from similarity.ingest.space import Space
 from similarity.limits import MAX_SESSION_BYTES
 from similarity.storage.paths import default_root, unpacked_folder, uploads_folder
+from similarity.words import plural
 from ui import cache
 from ui.shared import shared
 
@@ -39,9 +40,40 @@ MODEL_CHOICES = {
 DEFAULT_MODEL = BUNDLED
 
 
-def explain(name: str) -> None:
-    """Show a page's short explanation, kept in ui/explain/<name>.md."""
-    st.markdown((EXPLAIN_DIR / f"{name}.md").read_text(encoding="utf-8"))
+# Projector first: Streamlit's default page leaves ~6rem above the title and a
+# 2.75rem title; at 1024x768 that pushes the results below the fold.
+_PROJECTOR_CSS = """
+<style>
+.block-container {padding-top: 2.2rem; padding-bottom: 2rem; padding-left: 2rem; padding-right: 2rem;}
+h1 {font-size: 1.9rem !important; padding-top: 0 !important; padding-bottom: 0.25rem !important;}
+[data-testid="stText"] {word-break: normal; overflow-wrap: normal;}  /* names wrap between words only */
+</style>
+"""
+
+
+def projector_style() -> None:
+    """Tighter page margins and a smaller title, so a query's results fit a 1024x768 projector."""
+    st.markdown(_PROJECTOR_CSS, unsafe_allow_html=True)
+
+
+def page_header(title: str, name: str) -> None:
+    """A page's title, the first paragraph of its explanation (ui/explain/<name>.md), and the rest.
+
+    The rest sits behind a "How to read this page" button beside the title,
+    or under the first paragraph when the sidebar's *Explanations open*
+    switch is on (a first lesson); folded, the page's work starts higher up,
+    on a projector's first screen.
+    """
+    lead, _, rest = (EXPLAIN_DIR / f"{name}.md").read_text(encoding="utf-8").partition("\n\n")
+    left, right = st.columns([4, 1.2], vertical_alignment="bottom")
+    left.title(title)
+    opened = st.session_state.get("explanations", False)
+    if rest.strip() and not opened:
+        with right.popover("How to read this page", icon=":material/help:"):
+            st.markdown(rest)
+    st.caption(lead)
+    if rest.strip() and opened:
+        st.markdown(rest)
 
 
 def store_root() -> Path:
@@ -91,12 +123,19 @@ def collections() -> dict[str, Collection]:
 
 
 def add_collection(collection: Collection, report: Callable[[Collection], list[tuple[str, str]]]) -> None:
-    """Add (or extend) a collection, make it the active one, and rerun.
+    """Add (or extend) a collection, make it the active one, and rerun; an empty one is refused with the reasons.
 
     The picker is a widget, so the switch happens at the start of the rerun;
     ``report(collection)`` gives (st function name, message) pairs, shown by
     :func:`show_report` after the rerun.
     """
+    if not collection.items:  # e.g. an empty zip or only broken files: nothing to create or switch to
+        reasons = (
+            "; ".join(collection.problems[:5]) or "it holds no pictures (JPEG, PNG, WebP, GIF, BMP, TIFF) or captions"
+        )
+        st.error(f"Nothing was added to '{collection.name}': {reasons}.")
+        return
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empties the file pickers
     found = collections()
     if collection.name in found and collection.name != DEMO:
         collection = found[collection.name].merged(collection)
@@ -147,19 +186,33 @@ def _warn_if_model_does_not_fit(encoder: Encoder, collection: Collection) -> Non
     """The bundled model only knows emoji: say so plainly on a collection of photos."""
     if not encoder.icons_only or collection.n_images == 0:
         return
-    share = shared(
+    plain, checked = shared(
         "looks",
         (collection.content_hash,),
-        lambda: plain_background_share([i.image_path for i in collection.items if i.image_path is not None]),
+        lambda: plain_background_count([i.image_path for i in collection.items if i.image_path is not None]),
     )
-    if share < 0.5:
+    if checked and plain < checked / 2:
+        sample = (
+            f"the {plural(checked, 'picture')}" if checked == collection.n_images else f"{checked} sampled pictures"
+        )
         st.warning(
-            f"Only {share:.0%} of a sample of these pictures are drawn on a plain background like emoji. "
-            f"The active model, {encoder.name}, was trained on emoji only, so its results on photos will be "
-            "poor. Pick a pretrained open_clip model (e.g. ViT-B-32) in the sidebar: it downloads once with "
-            "internet; offline, choose *Local checkpoint file…* with weights you already have.",
+            f"Only {plain} of {sample} are drawn on a plain background like emoji. {_PHOTO_ADVICE}",
             icon=":material/warning:",
         )
+
+
+# What the bundled (emoji-only) model does with photos, and what to do instead.
+_PHOTO_ADVICE = (
+    "The active model was trained on emoji only, so its results on photos will be poor. Pick a pretrained "
+    "open_clip model (e.g. ViT-B-32) in the sidebar: it downloads once with internet; offline, choose "
+    "*Local checkpoint file…* with weights you already have."
+)
+
+
+def warn_if_photo(encoder: Encoder, picture) -> None:
+    """A photo as the query on the emoji-only model: say what to expect (its answers are near-random)."""
+    if encoder.icons_only and not on_plain_background(picture):
+        st.warning(f"This looks like a photo, not an emoji or icon. {_PHOTO_ADVICE}", icon=":material/warning:")
 
 
 def sidebar() -> None:
@@ -170,6 +223,7 @@ def sidebar() -> None:
             st.session_state["collection_picker"] = pending  # allowed: the widget is not drawn yet
         st.selectbox("Collection", names, key="collection_picker")
         _model_picker()
+        st.toggle("Explanations open", key="explanations", help="Open every page's explanation (fold them for a class)")
         try:
             encoder = active_encoder()
         except ModelLoadError as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from similarity.ingest.files import IMAGE_SUFFIXES, BadInput, open_image
@@ -10,6 +12,7 @@ from similarity.search.query import PICTURE, TEXT, Query
 from similarity.search.topk import Ranking
 from similarity.storage.keys import CAPTION, IMAGE
 from ui import cache
+from ui.state import warn_if_photo
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
 THUMBNAIL = 128  # px: emoji are drawn at 72-160 px; larger only blurs them on a wide screen
@@ -27,19 +30,70 @@ EMOJI_EXAMPLES = (
 )
 
 
-def example_queries(encoder) -> tuple[str, ...]:
-    return EMOJI_EXAMPLES if encoder.icons_only else ()
+def example_queries(encoder, collection) -> tuple[str, ...]:
+    """Suggested queries, only where they were tested: the bundled model on its demo."""
+    demo = cache.demo_collection()
+    return EMOJI_EXAMPLES if encoder.icons_only and collection.content_hash == demo.content_hash else ()
 
 
 def kind_filter(space: Space, default: str = "Pictures") -> tuple[str, ...]:
     """Pictures / captions / both: returns the chosen kinds, or stops with a hint."""
     if len(space.rows(KIND_FILTERS[default])) == 0:
         default = "Both"  # e.g. a text-only collection: start on what it has
-    show = st.radio("Show", list(KIND_FILTERS), index=list(KIND_FILTERS).index(default), horizontal=True, key="filter")
+    show = st.radio(
+        "Show",
+        list(KIND_FILTERS),
+        index=list(KIND_FILTERS).index(default),
+        horizontal=True,
+        key="filter",
+        help="Both ranks pictures and captions together. A typed query lands among the captions (the modality "
+        "gap), so its best matches are then nearly always captions: close the gap to compare them fairly.",
+    )
     if len(space.rows(KIND_FILTERS[show])) == 0:
         st.info(f"This collection has no {show.lower()}: choose another option.")
         st.stop()
     return KIND_FILTERS[show]
+
+
+def between_kinds(modality: str, kinds: tuple[str, ...]) -> str:
+    """What an angle is measured between, in words: "your words and each picture".
+
+    >>> between_kinds("text", ("image",)), between_kinds("picture", ("image", "caption"))
+    ('your words and each picture', 'your picture and each picture or caption')
+    """
+    query = "your words" if modality == TEXT else "your picture"
+    return f"{query} and each {' or '.join('picture' if k == IMAGE else 'caption' for k in kinds)}"
+
+
+def gap_switch(space: Space, kinds: tuple[str, ...]):
+    """With both kinds shown: the modality gap in one line, and a switch that closes it.
+
+    Returns (the space to use, the :class:`~similarity.search.modality.GapClosing` or None).
+    """
+    gap, closed = cache.gap_of(space), cache.without_gap(space)
+    if len(kinds) < 2 or gap is None or closed is None:
+        return space, None
+    on = st.toggle(
+        "Close the modality gap",
+        key="close_gap",
+        help="Centre pictures and captions each on their own mean, then renormalise (Liang et al. 2022): "
+        "the two kinds then share one region and can be ranked together.",
+    )
+    if not on:
+        st.caption(
+            f"Pictures and captions sit in two regions {gap.centre_angle:.0f}° apart (their centres): a typed "
+            "query lands among the captions, so with *Both* its best matches are nearly always captions."
+        )
+        return space, None
+    after = cache.gap_of(closed[0])
+    st.caption(
+        f"Gap closed: the centres of pictures and captions were {gap.centre_distance:.2f} apart, now "
+        f"{after.centre_distance:.2f} (unit vectors are at most 2 apart), so on a map they share one island; "
+        "angles below are measured after "
+        "centring. Words can still stay closer to other words than to any picture: a model's gap can be more "
+        "than an offset between the two regions."
+    )
+    return closed
 
 
 def _more_like_this(row: int, space_key: str) -> None:
@@ -49,56 +103,86 @@ def _more_like_this(row: int, space_key: str) -> None:
     st.session_state["query_row_space"] = space_key  # a row number means nothing in another space
 
 
+def plain(text: str) -> str:
+    r"""User text for st.markdown, shown as typed: markdown and HTML characters escaped.
+
+    >>> plain("*bold* <b>x</b> #1 $5")
+    '\\*bold\\* \\<b\\>x\\</b\\> \\#1 \\$5'
+    """
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:=])", r"\\\1", text)
+
+
 def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True) -> None:
-    """Thumbnails (or caption cards) for space rows, a note and a "More like this" button under each."""
-    cols = st.columns(COLUMNS)
-    for i, row in enumerate(rows):
-        row = int(row)
-        item = space.item_of(row)
-        with cols[i % COLUMNS].container(border=True):
-            if space.kind[row] == IMAGE:
-                try:
-                    st.image(cache.thumbnail(item.image_path, THUMBNAIL), width=THUMBNAIL, output_format="PNG")
-                except BadInput as err:  # e.g. the file was removed after loading
-                    st.caption(str(err))
-            else:
-                st.markdown(":material/notes: *caption*")
-            # User text is shown as plain text, never as markdown or HTML.
-            st.text(space.label_of(row))
-            if notes:
-                st.caption(notes[i])
-            if more_like_this:
-                st.button(
-                    "More like this",
-                    key=f"more_{row}_{i}",
-                    icon=":material/search:",
-                    on_click=_more_like_this,
-                    args=(row, space.key),
-                    help="Search with this item as the query",
-                )
+    """Cards for space rows, row by row (reading and tab order follow the ranks): a note
+    (``notes``), the picture or caption, its name, and "More like this"."""
+    rows = [int(r) for r in rows]
+    for start in range(0, len(rows), COLUMNS):
+        for i, column in enumerate(st.columns(COLUMNS), start=start):
+            if i >= len(rows):
+                break
+            with column.container(border=True):
+                _card(space, rows[i], notes[i] if notes else None, more_like_this, i)
+
+
+def _card(space: Space, row: int, note: str | None, more_like_this: bool, i: int) -> None:
+    item = space.item_of(row)
+    if note:
+        st.caption(note)
+    if space.kind[row] == IMAGE:
+        try:
+            st.image(cache.thumbnail(item.image_path, THUMBNAIL), width=THUMBNAIL, output_format="PNG")
+        except BadInput as err:  # e.g. the file was removed after loading
+            st.caption(str(err))
+    else:
+        st.markdown(":material/notes: *caption*")
+    st.text(space.label_of(row))  # user text: shown as typed, never as markdown or HTML
+    if more_like_this:
+        st.button(
+            "More like this",
+            key=f"more_{row}_{i}",
+            icon=":material/search:",
+            on_click=_more_like_this,
+            args=(row, space.key),
+            help="Search with this item as the query",
+        )
 
 
 def result_grid(space: Space, ranking: Ranking, more_like_this: bool = True) -> None:
-    """Ranked results with rank, cosine and angle under each."""
+    """Ranked results: rank and angle on the first line, the cosine on the second (no mid-number wrap)."""
     notes = [
-        f"#{rank} · cos {cos:.3f} · {angle:.1f}°"
+        f"#{rank} · {angle:.1f}°  \ncos {cos:.3f}"
         for rank, (cos, angle) in enumerate(zip(ranking.cosines, ranking.angles), start=1)
     ]
     item_grid(space, ranking.indices, notes, more_like_this)
 
 
-def query_picker(encoder, space: Space, default_text: str = "a red fruit") -> Query:
-    """Query widgets; returns the :class:`Query`, or shows a hint and stops the page."""
-    picked = _pick_query(encoder, space, default_text)
+def query_picker(encoder, space: Space, default_text: str = "a red fruit", examples: tuple[str, ...] = ()) -> Query:
+    """Query widgets in one compact row; returns the :class:`Query`, or shows a hint and stops the page.
+
+    ``examples``: queries offered as one-click buttons under the text box.
+    """
+    left, right = st.columns([1, 2.6])
+    with left:
+        mode = st.radio("Query by", QUERY_MODES, key="mode")
+    with right:
+        picked = _pick_query(encoder, space, mode, default_text, examples)
     if picked is None:
         st.stop()
     return picked
 
 
-def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
-    mode = st.radio("Query by", QUERY_MODES, horizontal=True, key="mode")
+def _use_example() -> None:
+    # A callback runs before the widgets are drawn again, so it may set the text box.
+    if example := st.session_state.get("example"):
+        st.session_state["query_text"] = example
+    st.session_state["example"] = None  # the same example can be clicked again
+
+
+def _pick_query(encoder, space: Space, mode: str, default_text: str, examples: tuple[str, ...]) -> Query | None:
     if mode == QUERY_MODES[0]:
         text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
+        if examples:
+            st.pills("Try", examples, key="example", on_change=_use_example, label_visibility="collapsed")
         try:
             return cache.query_for(encoder, text)
         except ValueError as err:
@@ -128,4 +212,5 @@ def _pick_query(encoder, space: Space, default_text: str) -> Query | None:
         st.error(str(err))
         return None
     st.image(picture, width=96)
+    warn_if_photo(encoder, picture)
     return Query(encoder.encode_images([picture])[0], upload.name, PICTURE)

@@ -83,7 +83,8 @@ def _explain(arch: str, pretrained: str, err: Exception) -> str:
     ):
         return (
             f"Could not get the weights for {arch} / {pretrained}: they are not in the local cache and "
-            "they cannot be downloaded here (no network, or HF_HUB_OFFLINE=1). Run once with internet to "
+            "they cannot be downloaded here (no network, or this server is set to work offline). "
+            "Run once with internet to "
             "cache them, or choose 'Local checkpoint' and give a weights file."
         )
     return f"Could not load {arch} / {pretrained}: {text[:300]}"

@@ -54,7 +54,7 @@ def open_image(source: Path | bytes, name: str | None = None, fit: int | None = 
     except Image.DecompressionBombError as err:
         raise BadInput(f"{name}: image too large ({err}); limit is {MAX_IMAGE_PIXELS:,} pixels") from err
     except UnidentifiedImageError as err:
-        raise BadInput(f"{name}: not an image Pillow can read") from err
+        raise BadInput(f"{name}: not a picture this app can read (JPEG, PNG, WebP, GIF, BMP or TIFF)") from err
     except (OSError, SyntaxError, ValueError) as err:
         raise BadInput(f"{name}: corrupt or truncated image ({err})") from err
 
@@ -82,26 +82,32 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def plain_background_share(paths: list[Path], sample: int = 40, seed: int = 0) -> float:
-    """Share of (a seeded sample of) pictures drawn on a plain light background.
+def on_plain_background(picture: Image.Image) -> bool:
+    """Drawn on a plain light background, as emoji and icons are (photos almost never are).
 
-    Emoji and icons are; photos almost never are. The bundled model saw only
-    emoji, so a low share warns that it will not understand these pictures.
-    A picture counts when 90% of its border pixels are near-white (or
-    transparent, which :func:`open_image` turns white).
+    True when 90% of the border pixels are near-white (or transparent,
+    which :func:`open_image` turns white).
+    """
+    pixels = np.asarray(picture.convert("RGB").resize((64, 64)))
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    return bool((border.min(axis=1) > 225).mean() >= 0.9)
+
+
+def plain_background_count(paths: list[Path], sample: int = 40, seed: int = 0) -> tuple[int, int]:
+    """(pictures on a plain background, pictures checked) in a seeded sample of readable ``paths``.
+
+    The bundled model saw only emoji, so few plain backgrounds warn that it
+    will not understand these pictures.
     """
     paths = list(paths)
-    picked = random.Random(seed).sample(paths, min(sample, len(paths)))
-    plain = 0
-    for path in picked:
+    plain = checked = 0
+    for path in random.Random(seed).sample(paths, min(sample, len(paths))):
         try:
-            im = open_image(Path(path)).resize((64, 64))
+            plain += on_plain_background(open_image(Path(path)))
         except BadInput:
             continue
-        pixels = np.asarray(im)
-        border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-        plain += (border.min(axis=1) > 225).mean() >= 0.9
-    return plain / len(picked) if picked else 1.0
+        checked += 1
+    return plain, checked
 
 
 def clean_caption(text: str) -> str:

@@ -61,6 +61,12 @@ class Space:
     def labels(self, rows) -> list[str]:
         return [self.label_of(r) for r in rows]
 
+    def own_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(picture rows, caption rows) of the items that have both, aligned: each picture with its own caption."""
+        caption_row = {int(self.item[r]): int(r) for r in self.rows((CAPTION,))}
+        pictures = [int(r) for r in self.rows((IMAGE,)) if int(self.item[r]) in caption_row]
+        return np.array(pictures, dtype=int), np.array([caption_row[int(self.item[r])] for r in pictures], dtype=int)
+
     def captions(self) -> tuple[list[str], np.ndarray]:
         """The collection's distinct captions and their vectors (already in the space)."""
         rows = self.rows((CAPTION,))

@@ -15,6 +15,7 @@ from similarity.limits import MAX_RESULTS, SCORE_SAMPLE, TERM_RESULTS
 from similarity.search.query import Query
 from similarity.search.relevance import judge
 from similarity.search.topk import Ranking, angles_deg, cosines, rank
+from similarity.words import plural
 
 
 def rank_changes(before: Ranking, after: Ranking) -> list[dict]:
@@ -41,11 +42,17 @@ class SearchResult:
         if self.approximate:
             return self.approximate
         n = len(self.scores)
-        return f"Only {n} items to rank: showing all of them." if len(self.ranking.indices) == n else ""
+        return f"Only {plural(n, 'item')} to rank: showing all of them." if len(self.ranking.indices) == n else ""
 
 
 def search(
-    space, query: Query, k: int, kinds: tuple[str, ...], baselines: dict | None = None, ann=None
+    space,
+    query: Query,
+    k: int,
+    kinds: tuple[str, ...],
+    baselines: dict | None = None,
+    ann=None,
+    references: dict | None = None,
 ) -> SearchResult:
     """Top-``k`` rows of ``kinds`` for ``query``, judged against ``baselines``.
 
@@ -55,6 +62,9 @@ def search(
     modality. The query's own row is never its own result. ``ann``: an index
     over the same rows (:func:`similarity.search.ann.build`), for big
     spaces; the histogram and the verdict's spread then use a fixed sample.
+    ``references``: (query modality, item kind) -> the
+    :class:`~similarity.search.relevance.PositiveReference` the verdict places
+    the best match against.
     """
     k = min(k, MAX_RESULTS) if isinstance(k, (int, np.integer)) and k >= 1 else k  # rank() refuses the rest
     among = space.rows(kinds)
@@ -73,7 +83,8 @@ def search(
             for (sign, text), vector in zip(query.terms, query.term_vectors)
         ]
     top_scores = scores[space.kind[among] == top_kind]
-    relevance = judge(ranking.cosines[0], top_scores, baselines[top_kind]) if baselines else None
+    reference = (references or {}).get((query.modality, top_kind))
+    relevance = judge(ranking.cosines[0], top_scores, baselines[top_kind], reference) if baselines else None
     return SearchResult(ranking, scores, relevance, top_kind, terms, approximate)
 
 

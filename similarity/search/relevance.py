@@ -1,12 +1,16 @@
-"""Is a match real? The best cosine against a null baseline, and the modality gap.
+"""How close is the best match, really? Two references measured in the same collection.
 
 A cosine alone means little: every query has *some* best match, so "beats
-99.9% of the items" is true even for gibberish. The honest comparison is with
-queries that mean nothing: nonsense words for a typed query, random colour
-noise for a picture. The best cosine each of them reaches in this collection
-is what "no real match" looks like here; a real match should beat nearly all
-of them. Null baselines are per target kind, because picture-to-caption
-cosines live in another range than caption-to-caption ones (the modality gap).
+99.9% of the items" is true even for gibberish. Below, the **null
+baseline**: queries that mean nothing (nonsense words for a typed query,
+random colour noise for a picture) and the best cosine each reaches here.
+Above, the **positive reference**: how close things that belong together
+are here (a picture and its own caption; two pictures of one category).
+The verdict says where the best match falls between the two, in words of
+closeness (close / weak / no real match), never of correctness: a close
+match can still be the wrong picture. Both references are per target kind,
+because picture-to-caption cosines live in another range than
+caption-to-caption ones (the modality gap, :mod:`similarity.search.modality`).
 """
 
 from __future__ import annotations
@@ -88,93 +92,137 @@ def null_baseline(null_vectors: np.ndarray, vectors: np.ndarray) -> NullBaseline
 
 
 @dataclass(frozen=True)
-class Relevance:
-    """How a query's best match compares with meaningless queries and the bulk."""
+class PositiveReference:
+    """Cosines of pairs that belong together in this collection, and what the pairs are."""
 
-    best: float  # best cosine
-    beats_null: float  # share of meaningless queries whose best match is lower
-    standout: float  # (best - median) / std of all the query's cosines
-    weak_at: float
-    strong_at: float
+    cosines: np.ndarray  # (p,) sorted ascending
+    pairs: str  # e.g. "a picture and its own caption"
 
     @property
-    def verdict(self) -> str:
-        if self.best >= self.strong_at:
-            return "strong match"
-        if self.best >= self.weak_at:
-            return "weak match"
-        return "no real match"
+    def typical(self) -> float:
+        return float(np.median(self.cosines))
 
-    def sentence(self, null_kind: str) -> str:
-        return (
-            f"**{self.verdict.capitalize()}.** The best cosine, {self.best:.3f}, is higher than the best match of "
-            f"{self.beats_null:.0%} of {null_kind} in this collection (weak from {self.weak_at:.3f}, "
-            f"strong from {self.strong_at:.3f}), and stands {self.standout:.1f} standard deviations "
-            "above the typical item."
-        )
+    @property
+    def low(self) -> float:
+        """The lower quartile: three in four such pairs are at least this close."""
+        return float(np.quantile(self.cosines, 0.25))
+
+    @property
+    def high(self) -> float:
+        return float(np.quantile(self.cosines, 0.75))
 
 
-def judge(best: float, scores: np.ndarray, baseline: NullBaseline) -> Relevance:
-    """Relevance of a best cosine given all of the query's ``scores``.
+def own_caption_reference(pictures: np.ndarray, captions: np.ndarray) -> PositiveReference | None:
+    """Each picture with its own caption: ``pictures[i]`` and ``captions[i]`` (n, d) belong together."""
+    if len(pictures) < 5:
+        return None
+    return PositiveReference(np.sort(np.einsum("nd,nd->n", pictures, captions)), "a picture and its own caption")
 
-    >>> b = NullBaseline(np.linspace(0.1, 0.2, 101))
-    >>> judge(0.25, np.array([0.0, 0.1, 0.25]), b).verdict
-    'strong match'
-    >>> judge(0.12, np.array([0.0, 0.1, 0.12]), b).verdict
-    'no real match'
+
+def same_label_reference(
+    vectors: np.ndarray, labels: list, what: str, sample: int = 500, pool: int = 5_000, seed: int = 0
+) -> PositiveReference | None:
+    """Each sampled item with its most similar *other* item of the same label (category).
+
+    The counterpart of a query's best match: how close the best match gets
+    when it does belong with the query. ``what`` names the items
+    ("pictures"); ``sample`` items are checked against at most ``pool``
+    members of their label (bounded work on a million items).
     """
-    spread = float(scores.std()) if len(scores) > 1 else 0.0
-    standout = (best - float(np.median(scores))) / spread if spread > 0 else 0.0
-    return Relevance(float(best), baseline.share_below(best), standout, baseline.weak_at, baseline.strong_at)
+    labels = np.asarray([str(label) if label else "" for label in labels], dtype=object)
+    rng = np.random.default_rng(seed)
+    best = []
+    groups = {label: np.flatnonzero(labels == label) for label in sorted(set(labels) - {""})}
+    candidates = np.concatenate([m for m in groups.values() if len(m) >= 2] or [np.zeros(0, int)])
+    for i in rng.choice(candidates, min(sample, len(candidates)), replace=False):
+        members = groups[labels[i]]
+        members = members[members != i]
+        if len(members) > pool:
+            members = rng.choice(members, pool, replace=False)
+        best.append(float((vectors[members] @ vectors[i]).max()))
+    if len(best) < 5:
+        return None
+    return PositiveReference(
+        np.sort(np.array(best)), f"a {what[:-1]} and the closest other {what[:-1]} of its category"
+    )
 
 
 @dataclass(frozen=True)
-class ModalityGap:
-    """Cosine ranges (5th, 50th, 95th percentile) within and across modalities."""
+class Relevance:
+    """Where a query's best match falls between meaningless queries and pairs that belong together."""
 
-    picture_picture: np.ndarray
-    caption_caption: np.ndarray
-    picture_caption: np.ndarray  # unrelated pairs
-    own_caption: np.ndarray  # a picture and its own caption
-    centre_angle: float  # degrees between the mean picture and the mean caption direction
+    best: float  # best cosine
+    beats_null: float  # share of meaningless queries whose best match is lower
+    beats_items: float  # share of all the query's candidates it is closer than
+    weak_at: float  # 90th percentile of the null's best matches
+    strong_at: float  # 99th percentile of the null's best matches
+    reference: PositiveReference | None = None
 
-    def sentence(self) -> str:
-        def span(q: np.ndarray) -> str:
-            return f"{q[0]:.2f} to {q[2]:.2f} (median {q[1]:.2f})"
+    @property
+    def verdict(self) -> str:
+        """ "close match", "weak match" or "no real match": closeness in this space, not correctness."""
+        if self.best < self.weak_at:
+            return "no real match"
+        if self.reference is None:  # nothing to say how close belonging together gets here
+            return "above chance" if self.best >= self.strong_at else "weak match"
+        close = self.best >= self.reference.low and self.beats_null >= 0.95
+        return "close match" if close else "weak match"
 
-        return (
-            "**The modality gap.** In this collection two unrelated pictures have cosine "
-            f"{span(self.picture_picture)}, two unrelated captions {span(self.caption_caption)}, "
-            f"a picture and an unrelated caption {span(self.picture_caption)}, and a picture and "
-            f"*its own* caption {span(self.own_caption)}. Pictures and captions sit in two regions of the one "
-            f"space whose centres are {self.centre_angle:.0f}° apart, so a map shows them as two islands and a "
-            "caption's best matches are usually other captions. Compare picture-to-caption scores with each "
-            "other, not with picture-to-picture ones."
+    def sentence(self, null_kind: str, best_kind: str = "result") -> str:
+        """The verdict with both references, in plain words and numbers a student can check.
+
+        ``best_kind``: what the best result is ("picture", "caption").
+        """
+        angle = float(np.degrees(np.arccos(np.clip(self.best, -1, 1))))
+        text = (
+            f"**{self.verdict.capitalize()}.** The best {best_kind} is {angle:.1f}° from the query "
+            f"(cos {self.best:.3f}), "
+            f"closer than {_share(self.beats_items)} of the items. Meaningless queries reach about "
+            f"{self.weak_at:.2f} here: {_share(self.beats_null)} of {null_kind} stay below this result"
         )
+        if self.reference is not None:
+            ref = self.reference
+            text += (
+                f"; {ref.pairs} are typically at {ref.typical:.2f} (half of them between {ref.low:.2f} and "
+                f"{ref.high:.2f})."
+            )
+        else:
+            text += "."
+        reading = {
+            "close match": "As close as things that belong together here: close in this model's space, "
+            "which is not proof it is right. Look at the pictures.",
+            "weak match": "Closer than meaningless queries get, but less close than things that belong "
+            "together: maybe related, maybe not.",
+            "no real match": "Meaningless queries get this close too: nothing here is really like the query.",
+            "above chance": "Closer than meaningless queries get. This collection has no captions or categories "
+            "to show how close things that belong together are, so whether it is close is not known.",
+        }[self.verdict]
+        return f"{text} {reading}"
 
 
-def modality_gap(
-    pictures: np.ndarray, captions: np.ndarray, own: np.ndarray, sample: int = 2000, seed: int = 0
-) -> ModalityGap:
-    """Gap figures from picture vectors ``(p, d)``, caption vectors ``(c, d)`` and
-    ``own`` (m, 2) row pairs (picture index, caption index) of the same item."""
-    if len(pictures) < 2 or len(captions) < 2:
-        raise ValueError("the modality gap needs at least two pictures and two captions")
-    rng = np.random.default_rng(seed)
-    quantiles = (0.05, 0.5, 0.95)
+def _share(fraction: float) -> str:
+    """A share as students read it: "all but a few" is clearer than "99.6%".
 
-    def random_pairs(a: np.ndarray, b: np.ndarray, same: bool) -> np.ndarray:
-        i, j = rng.integers(0, len(a), sample), rng.integers(0, len(b), sample)
-        keep = i != j if same else np.ones(sample, bool)
-        return np.quantile(np.einsum("nd,nd->n", a[i[keep]], b[j[keep]]), quantiles)
+    >>> _share(0.5), _share(0.996), _share(1.0)
+    ('50%', '99.6%', 'all')
+    """
+    if fraction >= 1:
+        return "all"
+    return f"{fraction:.0%}" if fraction < 0.99 else f"{fraction:.1%}"
 
-    own_cos = np.einsum("nd,nd->n", pictures[own[:, 0]], captions[own[:, 1]]) if len(own) else np.full(1, np.nan)
-    centres = pictures.mean(axis=0), captions.mean(axis=0)
-    cos = float(centres[0] @ centres[1] / (np.linalg.norm(centres[0]) * np.linalg.norm(centres[1])))
-    return ModalityGap(
-        random_pairs(pictures, pictures, True),
-        random_pairs(captions, captions, True),
-        random_pairs(pictures, captions, False),
-        np.quantile(own_cos, quantiles),
-        float(np.degrees(np.arccos(np.clip(cos, -1, 1)))),
+
+def judge(best: float, scores: np.ndarray, baseline: NullBaseline, reference: PositiveReference | None = None):
+    """:class:`Relevance` of a best cosine given all of the query's ``scores`` and the two references.
+
+    >>> b = NullBaseline(np.linspace(0.1, 0.2, 101))
+    >>> judge(0.25, np.array([0.0, 0.1, 0.25]), b).verdict
+    'above chance'
+    >>> judge(0.12, np.array([0.0, 0.1, 0.12]), b).verdict
+    'no real match'
+    >>> judge(0.25, np.array([0.0, 0.1, 0.25]), b, PositiveReference(np.linspace(0.3, 0.5, 9), "pairs")).verdict
+    'weak match'
+    """
+    beats_items = float(np.mean(scores < best)) if len(scores) else 1.0
+    return Relevance(
+        float(best), baseline.share_below(best), beats_items, baseline.weak_at, baseline.strong_at, reference
     )

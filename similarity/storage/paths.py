@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 DEMO_VECTORS = DEMO_DIR / "vectors.npz"  # the demo embedded by the bundled model (python -m similarity.ingest.space)
+DEMO_VIEWS = DEMO_DIR / "views.npz"  # its maps and default clustering (python -m similarity.views.shipped)
 BUNDLED_DIR = DATA_DIR / "models" / "emoji-clip"
 
 CACHE_ENV = "CLIP_EXPLORER_CACHE"  # the embedding store (a folder or an object-store URI)

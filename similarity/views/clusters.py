@@ -175,12 +175,21 @@ def confusion(truth: list[str], predicted: list[str]) -> tuple[float, list[tuple
 
 
 def assignments_csv(sources: list[str], captions: list[str | None], labels: np.ndarray, names: dict[int, str]) -> str:
-    """CSV of ``file,caption,cluster,cluster_name`` for download."""
+    """CSV of ``file,caption,cluster,cluster_name`` for download, clusters numbered from 1 as on the page.
+
+    HDBSCAN's noise has an empty cluster number and the name "noise".
+
+    >>> print(assignments_csv(["a.png", "b.png"], ["x", None], np.array([0, -1]), {0: "fruit"}).strip())
+    file,caption,cluster,cluster_name
+    a.png,x,1,fruit
+    b.png,,,noise
+    """
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["file", "caption", "cluster", "cluster_name"])
     for source, caption, label in zip(sources, captions, labels):
-        writer.writerow([source, caption or "", int(label), names.get(int(label), "noise")])
+        number = int(label) + 1 if label >= 0 else ""
+        writer.writerow([source, caption or "", number, names.get(int(label), "noise")])
     return out.getvalue()
 
 
@@ -220,7 +229,11 @@ class Clustering:
         return int((self.labels == -1).sum())
 
     def summary(self) -> str:
-        text = f"**{self.n_clusters} clusters** · mean silhouette {self.silhouette:.2f} (−1…1, higher = tighter)"
+        text = (
+            f"**{self.n_clusters} clusters** · mean silhouette {self.silhouette:.2f}: how much closer each item is "
+            "to its own cluster than to the next one (−1…1; above 0.5 = clearly separate groups, around 0.1 = "
+            "groups that overlap a lot, usual in CLIP spaces; below 0 = mostly in the wrong group)"
+        )
         if self.noise:
             share = 1 - self.noise / len(self.labels)
             text += (
@@ -231,13 +244,16 @@ class Clustering:
 
 
 def estimate_seconds(n: int, scan: bool) -> float:
-    """Rough time to cluster ``n`` items here (measured on the demo's 1,861 pictures, 2 cores:
-    a k scan ~4 s, one k-means ~0.3 s); for a progress bar, not a promise.
+    """Rough time to cluster ``n`` items here; for a progress bar, not a promise.
+
+    Measured on the demo's 1,861 pictures on the 2-core machine a class shares, under load (load
+    average 5-6): the k scan (k = 2..15) 17-25 s, one k-means 2-5 s (``python -m
+    similarity.views.shipped`` prints the whole of it: 25 s). An idle machine is about 5x faster.
 
     >>> estimate_seconds(1861, scan=True)
-    4.3
+    23.0
     """
-    return (4.0 * min(n, BIG) / 1861 if scan else 0) + 0.3 * max(n, 1000) / 1861
+    return (20.0 * min(n, BIG) / 1861 if scan else 0) + 3.0 * max(n, 1000) / 1861
 
 
 def explore_clusters(

@@ -33,17 +33,23 @@ def embedding_map(
     result_rows=None,
     query_label: str = "query",
     result_names: list[str] | None = None,
+    group_names: dict[str, str] | None = None,
 ) -> go.Figure:
     """WebGL scatter of items on a 2-D map, the query linked to its top-k.
 
-    ``customdata`` holds each point's row so selections map back to items;
-    the results are ringed, numbered by rank and named (``result_names``).
+    ``customdata`` holds each point's row so selections map back to items.
+    With a query, the crowd is dimmed; the query's star and its ringed
+    results are drawn last (on top, in the same WebGL layer), and a column of
+    callouts beside the points names the query and each result (``result_names``)
+    with an arrow: evenly spaced, so no two labels overlap however close the
+    points are. ``group_names``: a label at each group's centre (e.g. clusters).
     """
     fig = go.Figure()
     colour_by = np.asarray(colour_by)
     rows = np.arange(len(coords))
     hover = np.array([html.escape(h) for h in hover])  # plotly renders tags in hover text
     legend_names = {"image": "pictures", "caption": "captions"}
+    dim = query_xy is not None
     for group, colour in group_colours(colour_by.tolist()).items():
         mask = colour_by == group
         fig.add_trace(
@@ -55,63 +61,124 @@ def embedding_map(
                 customdata=rows[mask],
                 text=hover[mask],
                 hovertemplate="%{text}<extra></extra>",
-                marker=dict(size=5 if group == "noise" else 6, opacity=0.5 if group == "noise" else 0.75, color=colour),
+                marker=dict(
+                    size=5 if group == "noise" else 6,
+                    opacity=0.35 if dim or group == "noise" else 0.75,
+                    color=colour,
+                ),
             )
         )
+    if group_names:
+        _group_labels(fig, coords, colour_by, group_names)
+    xrange = [float(coords[:, 0].min()), float(coords[:, 0].max())]
+    yrange = [float(coords[:, 1].min()), float(coords[:, 1].max())]
     if query_xy is not None:
-        if result_rows is not None and len(result_rows):
-            result_rows = np.asarray(result_rows)
-            xs = np.column_stack(
-                [np.full(len(result_rows), query_xy[0]), coords[result_rows, 0], np.full(len(result_rows), np.nan)]
-            )
-            ys = np.column_stack(
-                [np.full(len(result_rows), query_xy[1]), coords[result_rows, 1], np.full(len(result_rows), np.nan)]
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=xs.ravel(),
-                    y=ys.ravel(),
-                    mode="lines",
-                    name="query → its top results (full space)",
-                    line=dict(color=QUERY_COLOUR, width=2),
-                    hoverinfo="skip",
-                )
-            )
-            names = result_names or [""] * len(result_rows)
-            fig.add_trace(
-                go.Scatter(
-                    x=coords[result_rows, 0],
-                    y=coords[result_rows, 1],
-                    mode="markers+text",
-                    name="top results (rank)",
-                    # Names for the best three, ranks for the rest: close points would bury longer labels.
-                    text=[f"{i}. {html.escape(short(n, 16))}" if i <= 3 else str(i) for i, n in enumerate(names, 1)],
-                    textposition="top center",
-                    textfont=dict(size=13, color=QUERY_COLOUR),
-                    customdata=result_rows,
-                    hovertemplate="%{text}<extra></extra>",
-                    marker=dict(size=12, color=RESULT_COLOUR, line=dict(width=2, color=QUERY_COLOUR)),
-                )
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=[query_xy[0]],
-                y=[query_xy[1]],
-                mode="markers",
-                name="query: " + html.escape(short(query_label, 30)),
-                marker=dict(symbol="star", size=22, color="#ffd600", line=dict(width=2, color=QUERY_COLOUR)),
-                hovertemplate=f"query: {html.escape(query_label)}<extra></extra>",
-            )
-        )
+        result_rows = np.asarray(result_rows if result_rows is not None else [], dtype=int)
+        names = result_names or [""] * len(result_rows)
+        _query_and_results(fig, coords, query_xy, result_rows)
+        xrange = [min(xrange[0], float(query_xy[0])), max(xrange[1], float(query_xy[0]))]
+        yrange = [min(yrange[0], float(query_xy[1])), max(yrange[1], float(query_xy[1]))]
+        xrange = _callouts(fig, coords, query_xy, result_rows, query_label, names, xrange, yrange)
+    pad_x, pad_y = 0.06 * (xrange[1] - xrange[0] or 1), 0.06 * (yrange[1] - yrange[0] or 1)
     fig.update_layout(
-        **{**LAYOUT, "height": 560, "margin": dict(l=60, r=20, t=60, b=40)},
+        **{**LAYOUT, "height": 540, "margin": dict(l=60, r=20, t=50, b=40)},
         title=f"{method} map of the collection",
-        xaxis_title=f"{method} 1 ({axis_unit})",
-        yaxis_title=f"{method} 2 ({axis_unit})",
+        xaxis=dict(title=f"{method} 1 ({axis_unit})", range=[xrange[0] - pad_x, xrange[1] + pad_x]),
+        yaxis=dict(title=f"{method} 2 ({axis_unit})", range=[yrange[0] - pad_y, yrange[1] + pad_y]),
         dragmode="lasso",
         legend=dict(itemsizing="constant", orientation="h", y=-0.12),
     )
     return fig
+
+
+def _query_and_results(fig: go.Figure, coords: np.ndarray, query_xy, result_rows: np.ndarray) -> None:
+    """Lines from the query to its results, the ringed results, then the star (WebGL, after the crowd: on top)."""
+    if len(result_rows):
+        ends = coords[result_rows]
+        # Lines as layout shapes, above the WebGL points: a WebGL line trace breaks box and lasso selection.
+        for end in ends:
+            fig.add_shape(
+                type="line",
+                x0=float(query_xy[0]),
+                y0=float(query_xy[1]),
+                x1=float(end[0]),
+                y1=float(end[1]),
+                line=dict(color=QUERY_COLOUR, width=2),
+                layer="above",
+            )
+        fig.add_trace(
+            go.Scattergl(
+                x=ends[:, 0],
+                y=ends[:, 1],
+                mode="markers",
+                name="top results (numbered by rank)",
+                text=[str(i) for i in range(1, len(ends) + 1)],
+                customdata=result_rows,
+                hovertemplate="result %{text}<extra></extra>",
+                marker=dict(size=13, color=RESULT_COLOUR, line=dict(width=2, color=QUERY_COLOUR)),
+            )
+        )
+    fig.add_trace(
+        go.Scattergl(
+            x=[query_xy[0]],
+            y=[query_xy[1]],
+            mode="markers",
+            name="your query",
+            marker=dict(symbol="star", size=26, color="#ffd600", line=dict(width=2, color=QUERY_COLOUR)),
+            hovertemplate="your query<extra></extra>",
+        )
+    )
+
+
+def _callouts(fig, coords, query_xy, result_rows, query_label, names, xrange, yrange) -> list[float]:
+    """The query's and each result's name in one column right of the points, arrows to them.
+
+    Evenly spaced from top to bottom (results ordered by height to keep
+    arrows from crossing), so labels never overlap. Returns the x range that
+    makes room for the column.
+    """
+    width = xrange[1] - xrange[0] or 1.0
+    column_x = xrange[1] + 0.06 * width
+    order = np.argsort(-coords[result_rows, 1], kind="stable") if len(result_rows) else np.zeros(0, int)
+    slots = np.linspace(yrange[1], yrange[0], len(result_rows) + 1)
+    targets = [(query_xy, f"★ {html.escape(short(query_label, 28))}", True)]
+    targets += [(coords[result_rows[i]], f"{i + 1}. {html.escape(short(names[i], 22))}", False) for i in order]
+    for (point, text, is_query), y in zip(targets, slots):
+        fig.add_annotation(
+            x=float(point[0]),
+            y=float(point[1]),
+            ax=column_x,
+            ay=float(y),
+            axref="x",
+            ayref="y",
+            text=f"<b>{text}</b>" if is_query else text,
+            xanchor="left",
+            showarrow=True,
+            arrowhead=0,
+            arrowwidth=1,
+            arrowcolor="#607d8b",
+            font=dict(size=13, color=QUERY_COLOUR),
+            bgcolor="rgba(255,255,255,0.9)",
+            bordercolor="#ffd600" if is_query else RESULT_COLOUR,
+            borderwidth=1,
+            borderpad=2,
+        )
+    return [xrange[0], xrange[1] + 0.55 * width]
+
+
+def _group_labels(fig: go.Figure, coords: np.ndarray, groups: np.ndarray, names: dict[str, str]) -> None:
+    """Each named group's label at its members' median position (readable where colours are alike)."""
+    for group, name in names.items():
+        members = coords[groups == group]
+        if len(members):
+            fig.add_annotation(
+                x=float(np.median(members[:, 0])),
+                y=float(np.median(members[:, 1])),
+                text=html.escape(name),
+                showarrow=False,
+                font=dict(size=12, color=QUERY_COLOUR),
+                bgcolor="rgba(255,255,255,0.8)",
+            )
 
 
 def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str, named: bool = True) -> go.Figure:
@@ -125,7 +192,7 @@ def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str, nam
     fig = go.Figure()
     fig.add_trace(
         go.Scatterpolar(
-            r=[0, len(angles) + 1],
+            r=[0, len(angles) + 3],
             theta=[0, 0],
             mode="lines",
             name="query direction",
@@ -163,11 +230,12 @@ def angle_view(angles: np.ndarray, labels: list[str], title: str, note: str, nam
         height=520,
         font=dict(size=14),
         margin=dict(l=30, r=160, t=80, b=30),
-        title=dict(text=f"{title}<br><sup>{note}</sup>"),
+        title=dict(text=f"{title}<br><sup>{note}; distance from the corner = rank (1 = best)</sup>"),
         polar=dict(
             sector=[0, top],
             angularaxis=dict(direction="counterclockwise", rotation=0, ticksuffix="°"),
-            radialaxis=dict(title="rank (1 = best)", range=[0, len(angles) + 1], dtick=1),
+            # Room beyond the last rank: names stay clear of the degree labels around the arc.
+            radialaxis=dict(range=[0, len(angles) + 3], dtick=1, tickvals=list(ranks)),
         ),
         showlegend=False,
     )

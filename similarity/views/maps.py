@@ -72,7 +72,7 @@ def _fit_umap(vectors: np.ndarray, seed: int):
     )
     coords = reducer.fit_transform(vectors)
     _compiled.add("UMAP")
-    return coords, lambda queries: _place_by_neighbours(vectors, coords, queries)
+    return coords, lambda queries: place_by_neighbours(vectors, coords, queries)
 
 
 def _fit_tsne(vectors: np.ndarray, seed: int):
@@ -81,10 +81,10 @@ def _fit_tsne(vectors: np.ndarray, seed: int):
     coords = TSNE(
         n_components=2, perplexity=min(30.0, (len(vectors) - 1) / 3), metric="cosine", init="pca", random_state=seed
     ).fit_transform(vectors)
-    return coords, lambda queries: _place_by_neighbours(vectors, coords, queries)
+    return coords, lambda queries: place_by_neighbours(vectors, coords, queries)
 
 
-def _place_by_neighbours(vectors: np.ndarray, coords: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
+def place_by_neighbours(vectors: np.ndarray, coords: np.ndarray, queries: np.ndarray, k: int = 5) -> np.ndarray:
     """Put each query at the similarity-weighted mean position of its k nearest items."""
     indices, cos = top_k_many(np.atleast_2d(queries), vectors, k)
     weights = np.maximum(cos, 1e-6)
@@ -111,15 +111,19 @@ def project(method: str, vectors: np.ndarray, seed: int = 0):
     return np.asarray(coords, dtype=np.float32), place
 
 
-# Seconds per 1,000 points on a 2-core CPU, measured on the demo's 1,861 and
-# 3,722 vectors (t-SNE 4.4 s and 9.1 s; UMAP 1.6 s for 3,722 once numba has
-# compiled); a time estimate for the progress bar, not a promise.
-SECONDS_PER_1K = {"PCA": 0.05, "UMAP": 0.5, "t-SNE": 2.5}
+# Seconds per 1,000 points, measured with `python -m similarity.views.shipped` (which times the
+# demo's real fits) on the 2-core machine a class shares, under load (load average 5-6): PCA
+# 0.4-1.5 s for 1,861-3,722 points; UMAP 1.4 s for 1,861 and 3.9 s for 3,722 once numba has
+# compiled; t-SNE 46-57 s for 1,861 and 83 s for 3,722 (19 s for 1,861 in a later run, load 5.4).
+# An idle machine is 5-10x faster at t-SNE (4.4 s and 9.1 s): an estimate for the progress bar,
+# which says so when a fit runs longer.
+SECONDS_PER_1K = {"PCA": 0.2, "UMAP": 1.0, "t-SNE": 15.0}
 
 
-# umap-learn's numba kernels compile on the process's first UMAP (benchmarks/bench_umap.py).
+# umap-learn's numba kernels compile on the process's first UMAP (benchmarks/bench_umap.py; the
+# same run as above: 8.9 s for the first 1,861-point UMAP, 1.4 s for the second).
 # Compiling them at start-up instead slowed every visitor's first pages; few classes use UMAP.
-UMAP_COMPILE_SECONDS = 7.0
+UMAP_COMPILE_SECONDS = 7.5
 
 
 _compiled: set[str] = set()
@@ -161,7 +165,7 @@ def estimate_seconds(method: str, n: int) -> float:
     """Rough time to fit ``method`` on ``n`` points on this kind of machine.
 
     >>> estimate_seconds("t-SNE", 4000)
-    10.5
+    60.5
     """
     compile_first = UMAP_COMPILE_SECONDS if method == "UMAP" and "UMAP" not in _compiled else 0.0
     return SECONDS_PER_1K[method] * n / 1000 + 0.5 + compile_first

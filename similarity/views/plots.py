@@ -50,13 +50,14 @@ def score_distribution(
     all_cosines: np.ndarray,
     result_cosines: np.ndarray,
     k_label: str = "results",
-    weak_at: float | None = None,
-    strong_at: float | None = None,
+    null_at: float | None = None,
+    together_at: float | None = None,
 ) -> go.Figure:
-    """Histogram of the query's cosine with every item; results and the verdict thresholds marked.
+    """Histogram of the query's cosine with every item; results and the verdict's two references marked.
 
     Lets "0.27" mean something: how far above the crowd the top results sit,
-    and where meaningless queries stop (``weak_at``, ``strong_at``).
+    how close meaningless queries get (``null_at``) and how close things
+    that belong together typically are (``together_at``).
     """
     fig = go.Figure()
     counts, edges = np.histogram(all_cosines, bins=60)
@@ -74,13 +75,13 @@ def score_distribution(
     ys = np.tile([0.0, top, np.nan], len(result_cosines))
     xs[2::3] = np.nan
     fig.add_scatter(x=xs, y=ys, mode="lines", line=dict(color=RESULT_COLOUR, width=2), name=k_label)
-    for at, name, dash in ((weak_at, "weak match from", "dot"), (strong_at, "strong match from", "dash")):
+    for at, name, dash in ((null_at, "meaningless queries reach", "dot"), (together_at, "belong together", "dash")):
         if at is not None:
             fig.add_scatter(
                 x=[at, at], y=[0, top], mode="lines", line=dict(color=QUERY_COLOUR, dash=dash), name=f"{name} {at:.2f}"
             )
     lo = float(min(all_cosines.min(), np.min(result_cosines)))
-    hi = float(max(all_cosines.max(), np.max(result_cosines), strong_at or -1))
+    hi = float(max(all_cosines.max(), np.max(result_cosines), together_at or -1))
     ticks = np.linspace(lo, hi, 5)
     fig.update_layout(
         **{**LAYOUT, "margin": dict(l=60, r=20, t=90, b=50)},
@@ -159,7 +160,9 @@ def k_scan(ks: np.ndarray, silhouettes: np.ndarray, inertias: np.ndarray, chosen
             line=dict(dash="dot"),
         )
     )
-    fig.add_vline(x=chosen, line_color=RESULT_COLOUR, annotation_text=f"chosen k = {chosen}")
+    # The label on the line's inner side: at the last k it would run into the right-hand axis.
+    side = "top left" if chosen >= int(np.max(ks)) else "top right"
+    fig.add_vline(x=chosen, line_color=RESULT_COLOUR, annotation_text=f"chosen k = {chosen}", annotation_position=side)
     if known:
         fig.add_vline(
             x=known,

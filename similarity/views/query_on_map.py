@@ -27,11 +27,11 @@ class MapReport:
     def sentence(self) -> str:
         k = len(self.ranking.indices)
         return (
-            f"Of the query's {k} best matches in the full space, {self.overlap_at_k:.0%} are also its "
-            f"{k} nearest points on this map; trustworthiness {self.trustworthiness:.2f} "
-            "(1.00 = the map invents no false neighbours). Closer to 1 means the map can be read more literally. "
-            + self.placement
-        )
+            f"How far to trust this map: of the query's {k} best matches in the full space, "
+            f"{self.overlap_at_k:.0%} are also its {k} nearest points here; trustworthiness "
+            f"{self.trustworthiness:.2f}: whether points that look near on the map are really near "
+            "(1 = always; points placed at random score about 0.5). " + self.placement
+        ).strip()
 
 
 def map_report(fitted: FittedMap, vectors: np.ndarray, query: np.ndarray, k: int, exclude=None) -> MapReport:
