@@ -14,6 +14,7 @@ import numpy as np
 
 from similarity.limits import MAX_CLUSTERS, SCAN_K_MAX
 from similarity.search.pca import fit_pca
+from similarity.search.topk import top_k
 
 BIG = 20_000  # above this: mini-batch k-means, the k scan on a sample, no O(n^2) clusterers
 
@@ -197,7 +198,7 @@ def closest_to_centre(vectors: np.ndarray, labels: np.ndarray, cluster_id: int, 
     """Indices of the ``n`` members most similar to their cluster's centroid."""
     members = np.flatnonzero(labels == cluster_id)
     centre = centroids(vectors[members], np.zeros(len(members), int))[0]
-    return members[np.argsort(-(vectors[members] @ centre), kind="stable")[:n]]
+    return top_k(centre, vectors, n, among=members).indices
 
 
 def name_agreement(labels: np.ndarray, names: dict[int, str], truth: list[str | None]) -> int:
