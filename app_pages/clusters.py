@@ -6,7 +6,6 @@ from similarity.limits import CLUSTER_GRID, MAX_CLUSTERS, MAX_COMPONENTS
 from similarity.storage.keys import CAPTION, IMAGE
 from similarity.views.clusters import (
     CLUSTERERS,
-    assignments_csv,
     closest_to_centre,
     confusion,
     name_agreement,
@@ -20,7 +19,7 @@ from similarity.views.plots import k_scan, label_counts
 from similarity.words import plural
 from ui import cache
 from ui.state import page_header, require_space
-from ui.widgets import item_grid
+from ui.widgets import export_buttons, item_grid
 
 page_header("Clusters and zero-shot labels", "clusters")
 encoder, space = require_space()
@@ -93,12 +92,14 @@ try:
 except ValueError as err:
     st.info(str(err))
 
-st.download_button(
-    "Download assignments (CSV)",
-    assignments_csv([i.source for i in items], [i.caption for i in items], result.labels, names),
-    file_name="clusters.csv",
-    mime="text/csv",
-    key="cluster_csv",
+st.caption("Every item with its cluster, numbered as on this page:")
+numbers = [int(c) + 1 if c >= 0 else "" for c in result.labels]
+export_buttons(
+    space,
+    rows,
+    "clusters",
+    "export_clusters",
+    extra={"cluster": numbers, "cluster_name": [names.get(int(c), "noise") for c in result.labels]},
 )
 
 
@@ -118,7 +119,9 @@ def cluster_pictures(space, rows, vectors, labels, names) -> None:
         if shown_n == sizes[shown]
         else f"The {shown_n} closest to the cluster's centre, of {sizes[shown]:,}."
     )
-    item_grid(space, rows[closest_to_centre(vectors, labels, shown, CLUSTER_GRID)], more_like_this=False)
+    members = rows[closest_to_centre(vectors, labels, shown, sizes[shown])]  # all of them, closest first
+    item_grid(space, members[:CLUSTER_GRID], more_like_this=False)
+    export_buttons(space, members, f"cluster-{shown + 1}", "export_cluster")
 
 
 @st.fragment

@@ -9,7 +9,7 @@ from similarity.views.query_on_map import map_report
 from similarity.views.selection import select_on_map
 from ui import cache
 from ui.state import page_header, require_space
-from ui.widgets import between_kinds, gap_switch, item_grid, kind_filter, query_picker
+from ui.widgets import between_kinds, export_buttons, gap_switch, item_grid, kind_filter, query_picker
 
 page_header("See the space: maps and angles", "map")
 encoder, space = require_space()
@@ -70,6 +70,7 @@ def show_selection(shapes) -> None:
         return
     if len(rows) < len(every_row):
         st.caption(selected.placement(method, PROJECTORS[method].exact_placement))
+    export_buttons(space, selected.rows, "map-selection", "export_selection")
     item_grid(space, selected.rows[:SELECTION_GRID])
     if n > SELECTION_GRID:
         st.caption(f"Showing the first {SELECTION_GRID}.")

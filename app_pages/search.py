@@ -8,8 +8,17 @@ from similarity.search.relevance import NULL_NAMES
 from similarity.storage.keys import IMAGE
 from similarity.views.plots import explained_variance, score_distribution
 from ui import cache
-from ui.state import active_collection, page_header, require_space
-from ui.widgets import example_queries, gap_switch, kind_filter, plain, query_picker, result_grid
+from ui.links import write_link
+from ui.state import active_collection, linked, page_header, require_space
+from ui.widgets import (
+    example_queries,
+    export_buttons,
+    gap_switch,
+    kind_filter,
+    plain,
+    query_picker,
+    result_grid,
+)
 
 page_header("Search by cosine similarity", "search")
 encoder, space = require_space()
@@ -19,7 +28,7 @@ left, right = st.columns([2, 1])
 with left:
     kinds = kind_filter(space)
     space, closing = gap_switch(space, kinds)
-k = right.slider("How many results (k)", 1, MAX_RESULTS, DEFAULT_RESULTS, key="k")
+k = right.slider("How many results (k)", 1, MAX_RESULTS, linked("k", DEFAULT_RESULTS), key="k")
 if closing is not None:
     query = query.with_vector(closing.query(query.vector, query.modality))
 result = search(
@@ -38,6 +47,9 @@ st.markdown(result.relevance.sentence(NULL_NAMES[query.modality], best_kind))
 if result.relevance.verdict == "no real match" and encoder.icons_only:
     st.caption("The bundled model reads English words only: a query in another language finds no real match.")
 result_grid(space, result.ranking)
+export_buttons(space, result.ranking.indices, "search-results", "export_results", cosines=result.ranking.cosines)
+if st.session_state.get("mode", "Text") == "Text":
+    write_link(query.label, k, st.session_state["filter"], active_collection())
 if result.terms:
     st.caption("Each term on its own, then combined (the vectors are added, then normalised):")
     columns = st.columns(len(result.terms))

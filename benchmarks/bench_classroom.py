@@ -60,7 +60,7 @@ def _switch_map(context, url: str, method: str) -> float:
     page.set_viewport_size({"width": 1024, "height": 768})
     page.goto(f"{url}/map", timeout=LIMIT_MS)
     _done(page, PAGES["map"])
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="PCA").first.click()
+    page.get_by_role("combobox", name="Map", exact=True).click()
     start = time.perf_counter()
     page.get_by_role("option", name=method, exact=True).click()
     try:  # the run may finish before "running" is seen

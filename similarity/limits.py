@@ -21,3 +21,4 @@ MAX_SESSION_BYTES = 4_000_000_000  # uploads + unpacked zips one browser session
 UNPACKED_MAX_AGE_S = 2 * 86_400  # unpacked zips older than this are removed on the next import
 MAX_QUERY_CHARS = 1_000  # a typed query (the text tower reads ~32 tokens; longer is a paste, not a query)
 MAX_QUERY_TERMS = 8  # terms of +/- query arithmetic (each is encoded and shown with its own results)
+EXPORT_MAX_BYTES = 500_000_000  # pictures in one exported zip (built in the server's memory)

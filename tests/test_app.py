@@ -519,3 +519,43 @@ def test_a_zip_without_pictures_adds_nothing(app):
     assert not app.exception and not app.success
     assert any(e.value.startswith("Nothing was added") for e in app.error)
     assert app.selectbox(key="collection_picker").value == "Emoji demo (bundled)"
+
+
+def test_a_shared_link_reproduces_a_search(store_root):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["store_root"] = store_root
+    at.query_params.update({"q": "a musical instrument", "k": "5", "show": "Both", "collection": "demo"})
+    at.switch_page("app_pages/search.py").run()
+    assert not at.exception and not at.warning
+    assert at.text_input(key="query_text").value == "a musical instrument"
+    assert at.slider(key="k").value == 5 and at.radio(key="filter").value == "Both"
+    assert len([c for c in at.caption if c.value.startswith("#")]) == 5
+
+
+@pytest.mark.parametrize(
+    "params,problem",
+    [
+        ({"collection": "indexed:nowhere"}, "no indexed collection called 'nowhere'"),
+        ({"k": "-3"}, "k = -3 is not between 1 and 48: using 1"),
+        ({"q": "x" * 10_000}, "its query has 10,000 characters"),
+        ({"show": "Everything"}, "show = 'Everything' is not one of"),
+    ],
+)
+def test_a_bad_link_is_named_and_the_rest_works(store_root, params, problem):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["store_root"] = store_root
+    at.query_params.update(params)
+    at.switch_page("app_pages/search.py").run()
+    assert not at.exception
+    assert any(problem in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(c.value.startswith("#1 ") for c in at.caption)  # the page still searches
+
+
+def test_results_a_cluster_and_all_clusters_can_be_downloaded(app):
+    app.switch_page("app_pages/search.py").run()
+    labels = [b.proto.label for b in app.get("download_button")]
+    assert labels == ["Table (CSV)", "Pictures (zip)", "Vectors (Parquet)"]
+    app.switch_page("app_pages/clusters.py").run()
+    assert not app.exception
+    keys = {b.proto.id.rsplit("-", 1)[-1] for b in app.get("download_button")}  # the user keys
+    assert {"export_clusters_csv", "export_cluster_zip", "export_cluster_parquet"} <= keys, keys

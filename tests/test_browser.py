@@ -1,6 +1,7 @@
 """Real browsers: `streamlit run app.py`, Chromium searches, every page fits a projector."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -181,3 +182,23 @@ def test_the_query_and_its_results_are_named_on_the_map_with_no_label_on_another
     chart = page.locator(".js-plotly-plot").first.bounding_box()
     assert chart["y"] < size[1] / 2  # the map starts on the first screen
     page.close()
+
+
+def test_a_search_shared_as_a_link_opens_the_same_search_in_a_new_browser(server, browser):
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{server}/search", 1024, 768, "cos ")
+    box = page.get_by_label("Describe what you are looking for")
+    box.fill("a smiling cat")
+    box.press("Enter")
+    expect(page.locator('[data-testid="stText"]').filter(has_text="cat").first).to_be_visible(timeout=60_000)
+    expect(page).to_have_url(re.compile(r"q=a(\+|%20)smiling(\+|%20)cat"), timeout=30_000)
+    link = page.url
+    first = page.locator('[data-testid="stText"]').first.text_content()
+    page.close()
+    other = browser.new_context(viewport={"width": 1024, "height": 768})  # another student: only the link is shared
+    copy = other.new_page()
+    copy.goto(link, timeout=60_000)
+    expect(copy.locator('[data-testid="stText"]').first).to_have_text(first, timeout=120_000)
+    expect(copy.get_by_label("Describe what you are looking for")).to_have_value("a smiling cat")
+    other.close()

@@ -96,17 +96,3 @@ def test_big_collections_cluster_with_mini_batches_and_refuse_pairwise_methods()
     for method in ("HDBSCAN", "Agglomerative (average, cosine)"):
         with pytest.raises(ValueError, match="compares every pair of items"):
             explore_clusters(vectors, method, k=6)
-
-
-def test_the_csv_numbers_clusters_from_one_as_the_page_does():
-    import csv
-    import io
-
-    from similarity.views.clusters import assignments_csv
-
-    labels = np.array([0, 2, 1, -1, 0])
-    rows = list(
-        csv.DictReader(io.StringIO(assignments_csv(list("abcde"), [None] * 5, labels, {0: "x", 1: "y", 2: "z"})))
-    )
-    assert [r["cluster"] for r in rows] == ["1", "3", "2", "", "1"]  # the page's "1. x", "2. y", "3. z"
-    assert [r["cluster_name"] for r in rows] == ["x", "z", "y", "noise", "x"]

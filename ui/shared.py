@@ -80,10 +80,12 @@ SIZES = {
     "indexed": 4,  # indexed collections' item lists (100k items: ~1 s to read)
     "coverage": 16,
     "clusters": 24,
+    "quality": 12,  # recall and zero-shot figures per (space, label list)
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
     "thumbnails": 4096,  # ~5-20 KB each
     "ann": 2,  # IVF indexes of big spaces (a second copy of their vectors each)
+    "why": 64,  # "Why this matched" explanations: up to two 192 px pictures each (~0.2 MB)
 }
 
 

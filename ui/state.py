@@ -76,6 +76,11 @@ def page_header(title: str, name: str) -> None:
         st.markdown(rest)
 
 
+def linked(key: str, default):
+    """A widget's first value: what a shared link asked for (:mod:`ui.links`), else ``default``."""
+    return st.session_state.get("link", {}).get(key, default)
+
+
 def store_root() -> Path:
     return Path(st.session_state.get("store_root") or default_root())
 

@@ -11,8 +11,9 @@ from similarity.ingest.space import Space
 from similarity.search.query import PICTURE, TEXT, Query
 from similarity.search.topk import Ranking
 from similarity.storage.keys import CAPTION, IMAGE
+from similarity.views import export
 from ui import cache
-from ui.state import warn_if_photo
+from ui.state import linked, warn_if_photo
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
 THUMBNAIL = 128  # px: emoji are drawn at 72-160 px; larger only blurs them on a wide screen
@@ -43,7 +44,7 @@ def kind_filter(space: Space, default: str = "Pictures") -> tuple[str, ...]:
     show = st.radio(
         "Show",
         list(KIND_FILTERS),
-        index=list(KIND_FILTERS).index(default),
+        index=list(KIND_FILTERS).index(linked("filter", default)),
         horizontal=True,
         key="filter",
         help="Both ranks pictures and captions together. A typed query lands among the captions (the modality "
@@ -180,7 +181,9 @@ def _use_example() -> None:
 
 def _pick_query(encoder, space: Space, mode: str, default_text: str, examples: tuple[str, ...]) -> Query | None:
     if mode == QUERY_MODES[0]:
-        text = st.text_input("Describe what you are looking for", value=default_text, key="query_text")
+        text = st.text_input(
+            "Describe what you are looking for", value=linked("query_text", default_text), key="query_text"
+        )
         if examples:
             st.pills("Try", examples, key="example", on_change=_use_example, label_visibility="collapsed")
         try:
@@ -214,3 +217,34 @@ def _pick_query(encoder, space: Space, mode: str, default_text: str, examples: t
     st.image(picture, width=96)
     warn_if_photo(encoder, picture)
     return Query(encoder.encode_images([picture])[0], upload.name, PICTURE)
+
+
+def export_buttons(space: Space, rows, name: str, key: str, cosines=None, extra: dict | None = None) -> None:
+    """What the page shows as a table (CSV), its pictures (zip) and its vectors (Parquet), numbered as on the page.
+
+    Each file is made when its button is pressed, not on every rerun.
+    """
+    rows = [int(r) for r in rows]
+
+    def records() -> list[dict]:
+        return export.table(space, rows, cosines, extra)
+
+    buttons = (
+        ("Table (CSV)", lambda: export.to_csv(records()), "csv", "text/csv", ":material/table:"),
+        (
+            "Pictures (zip)",
+            lambda: export.pictures_zip(space, rows, records()),
+            "zip",
+            "application/zip",
+            ":material/folder_zip:",
+        ),
+        (
+            "Vectors (Parquet)",
+            lambda: export.vectors_parquet(space, rows, records()),
+            "parquet",
+            "application/octet-stream",
+            ":material/data_array:",
+        ),
+    )
+    for column, (label, data, suffix, mime, icon) in zip(st.columns(len(buttons)), buttons):
+        column.download_button(label, data, f"{name}.{suffix}", mime, key=f"{key}_{suffix}", icon=icon)

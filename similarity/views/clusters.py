@@ -6,8 +6,6 @@ similarity (``|a - b|^2 = 2 - 2 cos``).
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,25 +171,6 @@ def confusion(truth: list[str], predicted: list[str]) -> tuple[float, list[tuple
     )
     order = np.argsort(-np.asarray(counts), kind="stable")
     return accuracy, [(str(pairs[i][0]), str(pairs[i][1]), int(counts[i])) for i in order]
-
-
-def assignments_csv(sources: list[str], captions: list[str | None], labels: np.ndarray, names: dict[int, str]) -> str:
-    """CSV of ``file,caption,cluster,cluster_name`` for download, clusters numbered from 1 as on the page.
-
-    HDBSCAN's noise has an empty cluster number and the name "noise".
-
-    >>> print(assignments_csv(["a.png", "b.png"], ["x", None], np.array([0, -1]), {0: "fruit"}).strip())
-    file,caption,cluster,cluster_name
-    a.png,x,1,fruit
-    b.png,,,noise
-    """
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["file", "caption", "cluster", "cluster_name"])
-    for source, caption, label in zip(sources, captions, labels):
-        number = int(label) + 1 if label >= 0 else ""
-        writer.writerow([source, caption or "", number, names.get(int(label), "noise")])
-    return out.getvalue()
 
 
 def closest_to_centre(vectors: np.ndarray, labels: np.ndarray, cluster_id: int, n: int) -> np.ndarray:
