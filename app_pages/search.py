@@ -25,6 +25,7 @@ encoder, space = require_space()
 query = query_picker(encoder, space, examples=example_queries(encoder, active_collection()))
 
 left, right = st.columns([2, 1])
+unfiltered, typed = space, query  # "Why?" explains in the model's own space
 with left:
     kinds = kind_filter(space)
     space, closing = gap_switch(space, kinds)
@@ -46,7 +47,7 @@ best_kind = "picture" if result.top_kind == IMAGE else "caption"
 st.markdown(result.relevance.sentence(NULL_NAMES[query.modality], best_kind))
 if result.relevance.verdict == "no real match" and encoder.icons_only:
     st.caption("The bundled model reads English words only: a query in another language finds no real match.")
-result_grid(space, result.ranking)
+result_grid(space, result.ranking, why=(encoder, unfiltered, typed))
 export_buttons(space, result.ranking.indices, "search-results", "export_results", cosines=result.ranking.cosines)
 if st.session_state.get("mode", "Text") == "Text":
     write_link(query.label, k, st.session_state["filter"], active_collection())

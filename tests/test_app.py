@@ -559,3 +559,15 @@ def test_results_a_cluster_and_all_clusters_can_be_downloaded(app):
     assert not app.exception
     keys = {b.proto.id.rsplit("-", 1)[-1] for b in app.get("download_button")}  # the user keys
     assert {"export_clusters_csv", "export_cluster_zip", "export_cluster_parquet"} <= keys, keys
+
+
+def test_why_under_a_result_explains_it_with_the_pictures_parts_and_the_querys_words(app):
+    app.switch_page("app_pages/search.py").run()
+    app.text_input(key="query_text").set_value("a red fruit").run()
+    why = [b for b in app.button if (b.key or "").startswith("why_")]
+    assert len(why) == 12  # one under every result
+    why[0].click().run()
+    assert not app.exception
+    shown = " ".join(m.value for m in [*app.markdown, *app.caption, *app.text])
+    assert "Red parts made this picture close to" in shown or "barely changes the cosine" in shown
+    assert "'a red fruit'" in shown

@@ -14,6 +14,7 @@ from similarity.storage.keys import CAPTION, IMAGE
 from similarity.views import export
 from ui import cache
 from ui.state import linked, warn_if_photo
+from ui.why import why_button
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
 THUMBNAIL = 128  # px: emoji are drawn at 72-160 px; larger only blurs them on a wide screen
@@ -113,9 +114,12 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:=])", r"\\\1", text)
 
 
-def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True) -> None:
+def item_grid(
+    space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True, why: tuple | None = None
+) -> None:
     """Cards for space rows, row by row (reading and tab order follow the ranks): a note
-    (``notes``), the picture or caption, its name, and "More like this"."""
+    (``notes``), the picture or caption, its name, "More like this", and "Why?" when
+    ``why`` = (encoder, the unfiltered space, the query) is given."""
     rows = [int(r) for r in rows]
     for start in range(0, len(rows), COLUMNS):
         for i, column in enumerate(st.columns(COLUMNS), start=start):
@@ -123,6 +127,9 @@ def item_grid(space: Space, rows, notes: list[str] | None = None, more_like_this
                 break
             with column.container(border=True):
                 _card(space, rows[i], notes[i] if notes else None, more_like_this, i)
+                if why is not None:
+                    encoder, unfiltered, query = why
+                    why_button(encoder, unfiltered, rows[i], query, key=f"why_{rows[i]}_{i}")
 
 
 def _card(space: Space, row: int, note: str | None, more_like_this: bool, i: int) -> None:
@@ -148,13 +155,14 @@ def _card(space: Space, row: int, note: str | None, more_like_this: bool, i: int
         )
 
 
-def result_grid(space: Space, ranking: Ranking, more_like_this: bool = True) -> None:
-    """Ranked results: rank and angle on the first line, the cosine on the second (no mid-number wrap)."""
+def result_grid(space: Space, ranking: Ranking, more_like_this: bool = True, why: tuple | None = None) -> None:
+    """Ranked results: rank and angle on the first line, the cosine on the second (no mid-number wrap);
+    ``why``: see :func:`item_grid`."""
     notes = [
         f"#{rank} · {angle:.1f}°  \ncos {cos:.3f}"
         for rank, (cos, angle) in enumerate(zip(ranking.cosines, ranking.angles), start=1)
     ]
-    item_grid(space, ranking.indices, notes, more_like_this)
+    item_grid(space, ranking.indices, notes, more_like_this, why)
 
 
 def query_picker(encoder, space: Space, default_text: str = "a red fruit", examples: tuple[str, ...] = ()) -> Query:
