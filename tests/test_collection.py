@@ -197,3 +197,22 @@ def test_old_unpacked_zips_are_removed(tmp_path):
         (folder / "files").mkdir(parents=True)
     os.utime(old, (time.time() - 10 * 86_400, time.time() - 10 * 86_400))
     assert remove_old_unpacked(tmp_path) == 1 and not old.exists() and new.exists()
+
+
+def test_the_zip_clean_up_never_reaches_a_hosts_folders_beside_the_cache(tmp_path, monkeypatch):
+    """A host's own old zip-* folder beside the cache survives: unpacked zips have a folder of their own."""
+    import os
+    import time
+
+    from similarity.ingest.zips import remove_old_unpacked
+    from similarity.storage.paths import default_root, unpacked_folder
+
+    monkeypatch.setenv("CLIP_EXPLORER_CACHE", str(tmp_path / "cache" / "embeddings"))
+    precious = tmp_path / "cache" / "zip-precious-backup"
+    precious.mkdir(parents=True)
+    os.utime(precious, (time.time() - 3 * 86_400, time.time() - 3 * 86_400))
+    unpacked = unpacked_folder(default_root())
+    assert unpacked == tmp_path / "cache" / "unpacked" and precious.parent != unpacked
+    unpacked.mkdir()
+    remove_old_unpacked(unpacked)
+    assert precious.exists()
