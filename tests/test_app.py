@@ -273,6 +273,8 @@ def test_photos_with_the_emoji_model_get_a_plain_warning(app, tmp_path, monkeypa
 def test_visitors_cannot_read_server_folders_or_clear_the_store_unless_the_host_allows(app, tmp_path, monkeypatch):
     app.switch_page("app_pages/collections.py").run()
     assert any("Loading folders from this server is off" in i.value for i in app.info)
+    shown = " ".join(e.value for e in [*app.markdown, *app.caption, *app.info])
+    assert ALLOWED_FOLDERS not in shown and "clip-explorer-index" not in shown  # host settings: for the host only
     assert not [t for t in app.text_input if t.key == "folder"]
     assert not [b for b in app.button if b.key == "clear_store"]
     monkeypatch.setenv(ALLOWED_FOLDERS, str(tmp_path))
@@ -571,3 +573,33 @@ def test_why_under_a_result_explains_it_with_the_pictures_parts_and_the_querys_w
     shown = " ".join(m.value for m in [*app.markdown, *app.caption, *app.text])
     assert "Red parts made this picture close to" in shown or "barely changes the cosine" in shown
     assert "'a red fruit'" in shown
+
+
+def test_results_read_in_rank_order_row_by_row(app):
+    """Screen readers and the tab key follow the page's order: #1, #2, #3, ... not #1, #5, #9."""
+    app.switch_page("app_pages/search.py").run()
+    ranks = [c.value.split(" ")[0] for c in app.caption if c.value.startswith("#")]
+    assert ranks == [f"#{i}" for i in range(1, 13)], ranks
+
+
+def test_the_noise_filter_table_names_what_left_the_top_k(app):
+    app.switch_page("app_pages/search.py").run()
+    app.toggle(key="pca_on").set_value(True).run()
+    app.slider(key="pca_n").set_value(2).run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert not table.isna().any().any() and "None" not in table.astype(str).values
+    assert any("not in the top 12" in str(v) for v in table.values.ravel())
+
+
+def test_a_folder_of_two_photos_is_counted_not_given_as_a_share(app, tmp_path, monkeypatch):
+    import numpy as np
+    from PIL import Image
+
+    (tmp_path / "photos").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.jpg", "b.jpg"):
+        Image.fromarray((rng.random((60, 80, 3)) * 255).astype(np.uint8)).save(tmp_path / "photos" / name)
+    _load_folder(app, tmp_path / "photos", monkeypatch)
+    app.switch_page("app_pages/search.py").run()
+    assert any(w.value.startswith("Only 0 of the 2 pictures are drawn on a plain background") for w in app.warning)

@@ -94,3 +94,10 @@ def test_the_chosen_k_label_stays_inside_the_chart_at_the_last_k():
     at_end = k_scan(np.arange(2, 16), np.linspace(0.1, 0.2, 14), np.linspace(10, 5, 14), 15)
     inside = k_scan(np.arange(2, 16), np.linspace(0.1, 0.2, 14), np.linspace(10, 5, 14), 6)
     assert at_end.layout.annotations[0].xanchor == "right" and inside.layout.annotations[0].xanchor == "left"
+
+
+def test_the_angle_view_keeps_its_names_clear_of_the_degree_labels_and_needs_no_axis_title():
+    fig = angle_view(np.array([70.5, 73.2, 75.9, 77.2]), list("abcd"), "True angle", "note")
+    assert fig.layout.polar.radialaxis.range[1] >= 4 + 3  # room between the last rank and the arc
+    assert not fig.layout.polar.radialaxis.title.text  # the rank scale is said in the subtitle, never clipped
+    assert "distance from the corner = rank" in fig.layout.title.text

@@ -59,7 +59,7 @@ def projector_style() -> None:
 def page_header(title: str, name: str) -> None:
     """A page's title, the first paragraph of its explanation (ui/explain/<name>.md), and the rest.
 
-    The rest sits behind a "How to read this page" button beside the title,
+    The rest sits behind a "How to read" button beside the title,
     or under the first paragraph when the sidebar's *Explanations open*
     switch is on (a first lesson); folded, the page's work starts higher up,
     on a projector's first screen.
@@ -69,7 +69,7 @@ def page_header(title: str, name: str) -> None:
     left.title(title)
     opened = st.session_state.get("explanations", False)
     if rest.strip() and not opened:
-        with right.popover("How to read this page", icon=":material/help:"):
+        with right.popover("How to read", icon=":material/help:"):
             st.markdown(rest)
     st.caption(lead)
     if rest.strip() and opened:
