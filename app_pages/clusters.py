@@ -18,11 +18,13 @@ from similarity.views.maps import PROJECTORS
 from similarity.views.plots import k_scan, label_counts
 from similarity.words import plural
 from ui import cache
-from ui.state import page_header, require_space
-from ui.widgets import export_buttons, item_grid
+from ui.filters import filter_panel
+from ui.state import active_collection, page_header, require_space
+from ui.widgets import export_buttons, full_table, item_grid
 
 page_header("Clusters and zero-shot labels", "clusters")
 encoder, space = require_space()
+space = filter_panel(space, active_collection())
 kinds = (IMAGE,) if len(space.rows((IMAGE,))) else (CAPTION,)
 if kinds == (CAPTION,):
     st.caption("This collection has no pictures: clustering its captions.")
@@ -145,7 +147,7 @@ def zero_shot_labels(encoder, items, vectors, vocabulary) -> None:
         )
         if mistakes:
             st.caption("Most common confusions (true → predicted):")
-            st.dataframe([{"true": t, "predicted": p, "pictures": n} for t, p, n in mistakes[:8]], hide_index=True)
+            full_table([{"true": t, "predicted": p, "pictures": n} for t, p, n in mistakes[:8]])
 
 
 cluster_pictures(space, rows, vectors, result.labels, names)

@@ -9,6 +9,7 @@ from similarity.views.quality import own_pair_quality, side_by_side
 from ui import cache
 from ui.shared import shared
 from ui.state import DEFAULT_MODEL, MODEL_CHOICES, active_collection, page_header, require_space, store_root
+from ui.widgets import full_table
 
 NO_SECOND = "No second model"
 
@@ -52,7 +53,7 @@ if second != NO_SECOND:
         st.info(f"{second}: {err}")
 
 table = side_by_side(results)
-st.dataframe(table, hide_index=True, key="quality_table")
+full_table(table, key="quality_table")
 for name, result in results.items():
     st.markdown(f"**{name}.** {result.sentence()}")
 
@@ -61,4 +62,4 @@ if any(result.zero_shot for result in results.values()):
     for name, result in results.items():
         if rows := result.label_rows():
             st.caption(f"{name}: each picture gets the nearest of the {len(labels)} label texts.")
-            st.dataframe(rows, hide_index=True)
+            full_table(rows)

@@ -8,11 +8,13 @@ from similarity.search.relevance import NULL_NAMES
 from similarity.storage.keys import IMAGE
 from similarity.views.plots import explained_variance, score_distribution
 from ui import cache
+from ui.filters import filter_panel
 from ui.links import write_link
 from ui.state import active_collection, linked, page_header, require_space
 from ui.widgets import (
     example_queries,
     export_buttons,
+    full_table,
     gap_switch,
     kind_filter,
     plain,
@@ -22,6 +24,7 @@ from ui.widgets import (
 
 page_header("Search by cosine similarity", "search")
 encoder, space = require_space()
+space = filter_panel(space, active_collection())
 query = query_picker(encoder, space, examples=example_queries(encoder, active_collection()))
 
 left, right = st.columns([2, 1])
@@ -100,7 +103,7 @@ def noise_filter(encoder, space, query, k, kinds, ranking) -> None:
     result_grid(space, filtered.ranking, more_like_this=False)
     changes = rank_changes(ranking, filtered.ranking)
     outside = f"not in the top {shown}"
-    st.dataframe(
+    full_table(
         [
             {
                 "item": space.label_of(m["row"]),
@@ -108,9 +111,7 @@ def noise_filter(encoder, space, query, k, kinds, ranking) -> None:
                 f"rank in {n}-d": str(m["rank_after"] or outside),
             }
             for m in changes
-        ],
-        hide_index=True,
-        height=38 + 35 * len(changes),  # every row shown: no scrolling inside the table
+        ]
     )
 
 

@@ -256,3 +256,8 @@ def export_buttons(space: Space, rows, name: str, key: str, cosines=None, extra:
     )
     for column, (label, data, suffix, mime, icon) in zip(st.columns(len(buttons)), buttons):
         column.download_button(label, data, f"{name}.{suffix}", mime, key=f"{key}_{suffix}", icon=icon)
+
+
+def full_table(rows: list[dict], key: str | None = None) -> None:
+    """A table tall enough for every row: on a projector nothing scrolls inside it."""
+    st.dataframe(rows, hide_index=True, key=key, height=38 + 35 * max(len(rows), 1))
