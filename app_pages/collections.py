@@ -8,7 +8,7 @@ import streamlit as st
 
 from similarity.encoders.base import ModelLoadError
 from similarity.ingest.collection import load_captions_only, load_files, load_folder, load_zip, save_uploads
-from similarity.ingest.files import CAPTION_SUFFIXES, IMAGE_SUFFIXES, BadInput, read_captions
+from similarity.ingest.files import CAPTION_SUFFIXES, IMAGE_SUFFIXES, BadInput, read_caption_table
 from similarity.ingest.zips import remove_old_unpacked
 from similarity.limits import ENCODE_IN_PAGE
 from similarity.storage.items import indexed_collections
@@ -68,11 +68,13 @@ with uploads_tab:
         key=f"uploads_{st.session_state.get('upload_round', 0)}",
     )
     pictures = [f for f in files or [] if Path(f.name).suffix.lower() in IMAGE_SUFFIXES]
-    captions = {}
+    captions, extras = {}, {}  # extras: a CSV's further columns, kept as filter fields
     for f in files or []:
         if Path(f.name).suffix.lower() in CAPTION_SUFFIXES:
             try:
-                captions.update(read_captions(f.name, f.getvalue()))
+                found, more = read_caption_table(f.name, f.getvalue())
+                captions.update(found)
+                extras.update(more)
             except BadInput as err:
                 st.error(str(err))
     if pictures:
@@ -91,7 +93,7 @@ with uploads_tab:
                 st.stop()
             saved = save_uploads([(f.name, f.getvalue()) for f in pictures], uploads_root())
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
-            add_collection(load_files(name, saved, typed), report)
+            add_collection(load_files(name, saved, typed, extras), report)
 
 with zip_tab:
     archive = st.file_uploader(

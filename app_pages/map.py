@@ -8,11 +8,13 @@ from similarity.views.maps import MAX_POINTS, PROJECTORS, map_rows
 from similarity.views.query_on_map import map_report
 from similarity.views.selection import select_on_map
 from ui import cache
-from ui.state import page_header, require_space
+from ui.filters import colour_choices, colour_groups, filter_panel
+from ui.state import active_collection, page_header, require_space
 from ui.widgets import between_kinds, export_buttons, gap_switch, item_grid, kind_filter, query_picker
 
 page_header("See the space: maps and angles", "map")
 encoder, space = require_space()
+space = filter_panel(space, active_collection())
 query = query_picker(encoder, space)
 
 show, pick_map, pick_k, pick_colour = st.columns([2.1, 0.9, 1.1, 1.2])
@@ -20,7 +22,7 @@ with show:
     kinds = kind_filter(space)  # the Search page's default too: the same angles on both pages
 method = pick_map.selectbox("Map", list(PROJECTORS), key="map_method")
 k = pick_k.slider("Results to link (k)", 1, MAX_LINKED, DEFAULT_LINKED, key="map_k")
-colour_options = ["kind (picture / caption)"] + (["category"] if any(i.label for i in space.items) else [])
+colour_options = colour_choices(space, active_collection())
 colour = pick_colour.selectbox("Colour by", colour_options, key="map_colour")
 space, closing = gap_switch(space, kinds)
 if closing is not None:
@@ -34,7 +36,7 @@ except ValueError as err:
 rows = map_rows(space.rows(kinds), method)
 report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))
 labels = space.labels(rows)
-groups = space.kind[rows].tolist() if colour.startswith("kind") else [space.item_of(r).label or "unknown" for r in rows]
+groups = colour_groups(space, active_collection(), rows, colour)
 hover = [f"{label} ({kind})" for label, kind in zip(labels, space.kind[rows])]
 result_names = [labels[i] for i in report.ranking.indices]
 figure = embedding_map(

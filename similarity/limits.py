@@ -22,3 +22,5 @@ UNPACKED_MAX_AGE_S = 2 * 86_400  # unpacked zips older than this are removed on 
 MAX_QUERY_CHARS = 1_000  # a typed query (the text tower reads ~32 tokens; longer is a paste, not a query)
 MAX_QUERY_TERMS = 8  # terms of +/- query arithmetic (each is encoded and shown with its own results)
 EXPORT_MAX_BYTES = 500_000_000  # pictures in one exported zip (built in the server's memory)
+MAX_FILTER_CHOICES = 200  # a field with more distinct values is filtered by "contains" text, not a list
+HEADER_READS = 20_000  # pictures whose headers are read for width/height filters (more: those fields are left out)

@@ -85,6 +85,8 @@ SIZES = {
     "filtered": 8,  # the space through n components: one per slider position tried
     "thumbnails": 4096,  # ~5-20 KB each
     "ann": 2,  # IVF indexes of big spaces (a second copy of their vectors each)
+    "fields": 6,  # each collection's filter fields: a few arrays of one value per item
+    "narrowed": 12,  # (items kept, the space narrowed by a filter): a copy of the kept rows' vectors each
     "why": 64,  # "Why this matched" explanations: up to two 192 px pictures each (~0.2 MB)
 }
 

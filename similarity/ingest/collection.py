@@ -21,7 +21,7 @@ from similarity.ingest.files import (
     BadInput,
     clean_caption,
     open_image,
-    read_captions,
+    read_caption_table,
 )
 from similarity.ingest.zips import MAX_ZIP_BYTES, unpack_zip
 from similarity.storage.items import ItemTable
@@ -37,6 +37,7 @@ class Item:
     image_path: Path | None = None
     caption: str | None = None
     label: str | None = None  # ground-truth category where known (demo: emoji group)
+    extra: tuple[tuple[str, str], ...] = ()  # (column, value) from a captions CSV's further columns, as text
 
 
 @dataclass
@@ -58,6 +59,14 @@ class Collection:
         digest = hashlib.sha256()
         for item in self.items:
             digest.update(f"{item.id}\t{item.caption or ''}\t{item.label or ''}\n".encode())
+        return digest.hexdigest()[:20]
+
+    @cached_property
+    def extras_hash(self) -> str:
+        """Identifies the items' further CSV columns (filter fields), which the content hash leaves out."""
+        digest = hashlib.sha256()
+        for item in self.items:
+            digest.update(f"{item.extra}\n".encode())
         return digest.hexdigest()[:20]
 
     @property
@@ -134,9 +143,14 @@ def save_uploads(files: list[tuple[str, bytes]], folder: Path) -> list[tuple[str
     return saved
 
 
-def load_files(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | None = None) -> Collection:
-    """Named files (e.g. uploads saved to disk) plus optional typed captions."""
-    return _build(name, files, captions)
+def load_files(
+    name: str,
+    files: list[tuple[str, Path]],
+    captions: dict[str, str] | None = None,
+    extras: dict[str, dict[str, str]] | None = None,
+) -> Collection:
+    """Named files (e.g. uploads saved to disk) plus optional typed captions and a CSV's further columns by file."""
+    return _build(name, files, captions, extras)
 
 
 def load_captions_only(name: str, captions: list[str]) -> Collection:
@@ -156,15 +170,23 @@ def load_zip(path: Path, extract_to: Path, name: str | None = None, max_bytes: i
     return collection
 
 
-def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | None = None) -> Collection:
+def _build(
+    name: str,
+    files: list[tuple[str, Path]],
+    captions: dict[str, str] | None = None,
+    extras: dict[str, dict[str, str]] | None = None,
+) -> Collection:
     collection = Collection(name)
     captions = dict(captions or {})
+    extras = dict(extras or {})
     images = []
     for rel, path in files:
         suffix = Path(rel).suffix.lower()
         if suffix in CAPTION_SUFFIXES:
             try:
-                captions.update(read_captions(rel, path.read_bytes()))
+                found, more = read_caption_table(rel, path.read_bytes())
+                captions.update(found)
+                extras.update(more)
             except BadInput as err:
                 collection.problems.append(str(err))
         elif suffix in IMAGE_SUFFIXES:
@@ -179,7 +201,7 @@ def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | 
             captions[key] = cleaned[:MAX_CAPTION_CHARS]
         else:
             del captions[key]
-    by_key = _caption_lookup(captions)
+    by_key, extra_key = _caption_lookup(captions), _caption_lookup(extras)
     used = set()
     items = []
     for rel, path in images:
@@ -191,13 +213,15 @@ def _build(name: str, files: list[tuple[str, Path]], captions: dict[str, str] | 
         caption_key = by_key.get(rel) or by_key.get(Path(rel).name)
         if caption_key:
             used.add(caption_key)
-        items.append(Item(content_id(path.read_bytes()), rel, path, captions.get(caption_key) if caption_key else None))
+        caption = captions.get(caption_key) if caption_key else None
+        extra = extras.get(extra_key.get(rel) or extra_key.get(Path(rel).name) or "", {})
+        items.append(Item(content_id(path.read_bytes()), rel, path, caption, extra=tuple(extra.items())))
     for key, caption in captions.items():
         if key in used:
             continue
         if Path(key).suffix.lower() in IMAGE_SUFFIXES:
             collection.problems.append(f"{key}: captioned, but no such image was loaded; kept as a caption only")
-        items.append(Item(text_id(caption), key, None, caption))
+        items.append(Item(text_id(caption), key, None, caption, extra=tuple(extras.get(key, {}).items())))
     return Collection(name).merged(Collection(name, items, collection.problems))
 
 
@@ -210,8 +234,11 @@ def _caption_lookup(captions: dict[str, str]) -> dict[str, str]:
     return out
 
 
+DEMO_COLUMNS = ("subgroup", "keywords")  # the demo's further columns offered as filter fields
+
+
 def load_demo(folder: Path = DEMO_DIR) -> Collection:
-    """The bundled offline demo: emoji pictures with names and emoji groups."""
+    """The bundled offline demo: emoji pictures with names and emoji groups (subgroup, keywords: filter fields)."""
     index = folder / "captions.csv"
     if not index.exists():
         raise BadInput(f"{index} is missing: run `python -m training.demo --demo {folder}`")
@@ -220,7 +247,14 @@ def load_demo(folder: Path = DEMO_DIR) -> Collection:
         for row in csv.DictReader(fh):
             path = folder / row["file"]
             collection.items.append(
-                Item(content_id(path.read_bytes()), row["file"], path, row["caption"], row["group"])
+                Item(
+                    content_id(path.read_bytes()),
+                    row["file"],
+                    path,
+                    row["caption"],
+                    row["group"],
+                    tuple((c, row[c]) for c in DEMO_COLUMNS if row.get(c)),
+                )
             )
     return collection
 

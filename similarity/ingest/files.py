@@ -119,8 +119,23 @@ def clean_caption(text: str) -> str:
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
+MAX_EXTRA_COLUMNS = 16  # a CSV's columns beyond file,caption kept per item (filter fields); the rest are ignored
+MAX_EXTRA_CHARS = 200  # an extra column's value is cut to this
+
+
 def read_captions(name: str, data: bytes) -> dict[str, str]:
     """File name -> caption from a CSV (``file,caption`` columns) or JSON object."""
+    return read_caption_table(name, data)[0]
+
+
+def read_caption_table(name: str, data: bytes) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """(file name -> caption, file name -> {column: value}) from a CSV or JSON captions file.
+
+    A CSV whose header starts ``file,caption`` may carry more columns (a
+    category, a price, a date): their values are kept per file, as text, for
+    filtering; at most :data:`MAX_EXTRA_COLUMNS` of them, each value cut to
+    :data:`MAX_EXTRA_CHARS`. JSON and header-less CSVs carry captions only.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -132,15 +147,22 @@ def read_captions(name: str, data: bytes) -> dict[str, str]:
             raise BadInput(f"{name}: malformed JSON ({err.msg} at line {err.lineno})") from err
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
             raise BadInput(f'{name}: expected a JSON object {{"file name": "caption", ...}}')
-        return {str(k): v.strip() for k, v in obj.items() if v.strip()}
+        return {str(k): v.strip() for k, v in obj.items() if v.strip()}, {}
     csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long caption is cut later, not refused
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as err:
         raise BadInput(f"{name}: not a readable CSV ({err})") from err
+    columns: dict[int, str] = {}
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
+        for i, column in enumerate(rows[0][2:], start=2):
+            column = clean_caption(column)[:MAX_EXTRA_CHARS]
+            if column and column.lower() not in {"file", "caption"} and column not in columns.values():
+                columns[i] = column
+            if len(columns) == MAX_EXTRA_COLUMNS:
+                break
         rows = rows[1:]
-    out = {}
+    out, extras = {}, {}
     for number, row in enumerate(rows, start=1):
         if not row:
             continue
@@ -148,4 +170,7 @@ def read_captions(name: str, data: bytes) -> dict[str, str]:
             raise BadInput(f"{name}: line {number} has no caption column (expected file,caption)")
         if row[1].strip():
             out[row[0].strip()] = row[1].strip()
-    return out
+        values = {c: clean_caption(row[i])[:MAX_EXTRA_CHARS] for i, c in columns.items() if i < len(row)}
+        if any(values.values()):
+            extras[row[0].strip()] = {c: v for c, v in values.items() if v}
+    return out, extras

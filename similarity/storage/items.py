@@ -63,6 +63,13 @@ class ItemTable:
         rows = self.rows()
         return dict(zip(rows["path"].to_pylist(), zip(rows["size"].to_pylist(), rows["mtime"].to_pylist())))
 
+    def paths_where(self, where: str) -> list[str]:
+        """The paths of the rows a LanceDB ``where`` (SQL) keeps; callers quote every value in it."""
+        if self.table is None:
+            return []
+        self.table.checkout_latest()
+        return self.table.search().where(where).select(["path"]).limit(None).to_arrow()["path"].to_pylist()
+
     def add(self, rows: list[dict], replacing: list[str] = ()) -> None:
         """Append ``rows``; ``replacing``: paths indexed before (their file changed) whose old rows go first.
 
