@@ -162,7 +162,11 @@ def may_open(indexed) -> bool:
 
 
 with indexed_tab:
-    found = indexed_collections()
+    try:
+        found = indexed_collections()
+    except ValueError as err:  # the store could not be read just now: nothing was changed
+        st.info(str(err))
+        found = {}
     if not found:
         st.info(
             "No indexed collections on this server yet. Big collections (a shop's 100,000 pictures) are "

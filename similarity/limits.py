@@ -24,3 +24,5 @@ MAX_QUERY_TERMS = 8  # terms of +/- query arithmetic (each is encoded and shown 
 EXPORT_MAX_BYTES = 500_000_000  # pictures in one exported zip (built in the server's memory)
 MAX_FILTER_CHOICES = 200  # a field with more distinct values is filtered by "contains" text, not a list
 HEADER_READS = 20_000  # pictures whose headers are read for width/height filters (more: those fields are left out)
+STORE_READ_ATTEMPTS = 4  # a store table read that fails is tried this often before it counts as damaged
+STORE_READ_BACKOFF_S = 0.05  # wait before the 2nd try; doubled before each next one (0.35 s in all)

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_faults import FOLDER_DAMAGE, _damage
 
 from similarity.ingest.cli import main
 from similarity.ingest.collection import load_indexed
 from similarity.ingest.files import open_image
 from similarity.ingest.indexer import Report, gather, index_local
 from similarity.storage.items import ItemTable, indexed_collections
-from similarity.storage.keys import content_id
+from similarity.storage.keys import caption_key, content_id
 from similarity.storage.lance import connect
 from similarity.storage.vectors import EmbeddingStore
 
@@ -320,3 +321,70 @@ def test_a_rerun_follows_the_folder_deleted_files_go_a_changed_file_is_replaced(
     assert len(items) == 39 and not {str(f) for f in files[:2]} & {i.source for i in items}
     (now,) = [i for i in items if i.source == str(changed)]  # one row for the changed file: its new picture
     assert now.id == content_id(demo.items[100].image_path.read_bytes())
+
+
+@pytest.mark.parametrize("how", FOLDER_DAMAGE)
+def test_a_damaged_item_table_is_set_aside_and_a_rerun_indexes_its_files_again(pictures, tmp_path, how, capsys):
+    db = str(tmp_path / "db")
+    assert main([str(pictures), "--collection", "shop", "--index", db]) == 0
+    _damage(tmp_path / "db" / "items__shop.lance", how)
+    assert indexed_collections(db) == {}  # listed without an error: it counts as not indexed
+    assert [p.name.startswith("items__shop-") for p in (tmp_path / "db" / "set-aside").iterdir()] == [True]
+    with pytest.raises(ValueError, match="no indexed collection called 'shop'"):
+        load_indexed("shop", db)  # what the app says of a collection no longer indexed
+    capsys.readouterr()
+    assert main([str(pictures), "--collection", "shop", "--index", db]) == 0  # no Lance traceback
+    out = capsys.readouterr().out
+    assert "shop: 40 files indexed, 0 unchanged" in out and "encoded 0 pictures" in out  # the vectors were kept
+    assert indexed_collections(db) == {"shop": 40}
+
+
+@pytest.mark.parametrize("how", FOLDER_DAMAGE)
+def test_damage_met_by_a_running_reader_of_an_item_table_sets_it_aside(pictures, tmp_path, how):
+    db = str(tmp_path / "db")
+    assert main([str(pictures), "--collection", "shop", "--index", db]) == 0
+    items = ItemTable(connect(db), "shop")  # opened before the damage (as the app's filters do)
+    _damage(tmp_path / "db" / "items__shop.lance", how)
+    assert items.state() == (0, 0) and items.seen() == {} and items.rows().num_rows == 0
+    assert len(items.set_aside) == 1
+    assert indexed_collections(db) == {} and len(list((tmp_path / "db" / "set-aside").iterdir())) == 1
+
+
+@pytest.mark.parametrize("damage", ["set aside", "cleared"])
+def test_a_rerun_encodes_again_every_vector_missing_whatever_the_item_table_says(pictures, tmp_path, capsys, damage):
+    db = str(tmp_path / "db")
+    command = [str(pictures), "--collection", "shop", "--index", db, "--captions", str(tmp_path / "captions.csv")]
+    assert main(command) == 0
+    table = next((tmp_path / "db").glob("vectors__*.lance"))
+    if damage == "set aside":
+        _damage(table, "manifests garbled")
+    else:
+        shutil.rmtree(table)
+    capsys.readouterr()
+    assert main(command) == 0
+    said = capsys.readouterr()
+    assert "shop: 0 files indexed, 0 unchanged" in said.out and "encoded 40 pictures and 40 captions" in said.out
+    assert "40 pictures whose vectors were missing were encoded again" in said.out
+    assert ("set aside" in said.err) == (damage == "set aside")
+    collection = load_indexed("shop", db)
+    keys = [k for i in collection.items for k in (f"img:{i.id}", caption_key(i.caption))]
+    assert EmbeddingStore(db, table.name.removesuffix(".lance").removeprefix("vectors__")).missing(keys) == []
+    paths = ItemTable(connect(db), "shop").rows()["path"].to_pylist()
+    assert len(paths) == len(set(paths)) == 40  # one row per file, none added twice
+    assert main(command) == 0
+    out = capsys.readouterr().out
+    assert "40 unchanged (skipped)" in out and "encoded 0 pictures" in out and "encoded again" not in out
+
+
+def test_a_rerun_repairs_only_the_vectors_missing(bundled, pictures, tmp_path):
+    db = connect(str(tmp_path / "db"))
+    run(bundled, db, [pictures])
+    vectors = EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)
+    kept = load_indexed("shop", db.uri).items[:25]
+    survivors = [f"img:{i.id}" for i in kept]
+    table = next((tmp_path / "db").glob("vectors__*.lance"))
+    shutil.rmtree(table)
+    EmbeddingStore(db.uri, bundled.key, dim=bundled.dim).add(survivors, vectors.get(survivors))
+    again = run(bundled, db, [pictures])
+    assert (again.unchanged, again.repaired, again.encoded_images, again.indexed) == (25, 15, 15, 0)
+    assert len(ItemTable(db, "shop").rows()) == 40

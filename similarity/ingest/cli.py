@@ -15,7 +15,7 @@ from pathlib import Path
 
 from similarity.encoders import load_encoder
 from similarity.ingest.files import BadInput, read_captions
-from similarity.ingest.indexer import gather, index_local, int8_check, prune
+from similarity.ingest.indexer import gather, index_local, int8_check, lacking_vectors, prune
 from similarity.ingest.pipeline import BATCH
 from similarity.ingest.ray_runner import index_ray
 from similarity.storage.items import ItemTable
@@ -51,8 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     report = gather(args.paths, captions, unpacked_folder(uri))
-    items = ItemTable(db, args.collection)
-    prune(report, items, args.paths)  # first: a folder emptied since the last run forgets its files
+    try:
+        items = ItemTable(db, args.collection)  # a damaged one is set aside: its files are indexed again
+        prune(report, items, args.paths)  # first: a folder emptied since the last run forgets its files
+    except OSError as err:  # TemporaryStoreError: too many open files, memory; nothing was changed
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    for damaged in vectors.set_aside + items.set_aside:
+        print(
+            f"note: {damaged}: the table was damaged and is set aside (in {uri}/set-aside); "
+            "what it held is indexed again now",
+            file=sys.stderr,
+        )
     if not report.sources:
         removed = f" ({report.removed:,} files no longer there were removed from '{args.collection}')"
         print(
@@ -76,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         if args.runner == "ray":
+            report.repair = lacking_vectors(items, vectors)  # the local runner finds them itself
             index_ray(args.model, vectors, items, report, args.address, args.batch, args.actors)
         else:
             index_local(encoder, vectors, items, report, args.batch, args.workers)
@@ -94,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.duplicates:,} duplicate pictures stored once; encoded {report.encoded_images:,} pictures and "
         f"{report.encoded_captions:,} captions with {encoder.name} on {encoder.towers.backend} in {seconds:.0f} s"
     )
+    if report.repaired:
+        print(f"{report.repaired:,} pictures whose vectors were missing were encoded again")
     if report.problems:
         print(f"{len(report.problems):,} files skipped:", *report.problems, sep="\n  ", file=sys.stderr)
     return 0

@@ -7,7 +7,9 @@ that point at them. A rerun (after Ctrl+C or ``kill -9``) skips files
 already indexed with the same size and modification time, and never encodes
 a picture twice: the same picture under two names is stored once; it also
 forgets files deleted from the folders it is given and replaces a changed
-file's row. The command line is :mod:`similarity.ingest.cli`.
+file's row. It also repairs: an unchanged file whose picture or caption has no
+vector in the model's table (set aside as damaged, or cleared) is encoded
+again, its row kept once. The command line is :mod:`similarity.ingest.cli`.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ class Report:
     removed: int = 0  # indexed files no longer in the folders given
     unreadable: list[str] = field(default_factory=list)  # folders not listed: nothing under them is pruned
     seen_ids: set[str] = field(default_factory=set)
+    repair: set[str] = field(default_factory=set)  # paths indexed and unchanged whose vectors are missing
+    repaired: int = 0  # of those, files encoded again
 
 
 def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Report:
@@ -101,9 +105,15 @@ def _walk(folder: Path, report: Report) -> None:
         report.problems.append(f"{folder}: no pictures found ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
 
-def pending(report: Report, items: ItemTable) -> list[Source]:
-    """The sources not indexed yet with their current size and time (a rerun resumes here)."""
+def pending(report: Report, items: ItemTable, vectors: EmbeddingStore | None = None) -> list[Source]:
+    """The sources not indexed yet with their current size and time (a rerun resumes here).
+
+    Also the files indexed and unchanged in ``report.repair``, with ``vectors``
+    those whose vectors that store lacks (:func:`lacking_vectors`): they are encoded again.
+    """
     seen = items.seen()
+    if vectors is not None:
+        report.repair |= lacking_vectors(items, vectors)
     todo = []
     for s in report.sources:
         try:
@@ -111,14 +121,27 @@ def pending(report: Report, items: ItemTable) -> list[Source]:
         except OSError:
             todo.append(s)  # decoding names the problem
             continue
-        before = seen.get(str(s.path))
+        path, before = str(s.path), seen.get(str(s.path))
         if before == (stat.st_size, stat.st_mtime):
-            report.unchanged += 1
-            continue
-        if before is not None:
-            report.changed.add(str(s.path))
+            if path not in report.repair:
+                report.unchanged += 1
+                continue
+        elif before is not None:
+            report.changed.add(path)
+            report.repair.discard(path)  # changed: indexed again anyway
         todo.append(s)
     return todo
+
+
+def lacking_vectors(items: ItemTable, vectors: EmbeddingStore) -> set[str]:
+    """The indexed paths whose picture or caption has no vector in ``vectors`` (set aside, cleared)."""
+    rows = items.rows()
+    lacking = set()
+    for path, picture, caption in zip(*(rows[c].to_pylist() for c in ("path", "id", "caption"))):
+        keys = ([image_key_of(picture)] if picture else []) + ([caption_key(caption)] if caption else [])
+        if vectors.missing(keys):
+            lacking.add(path)
+    return lacking
 
 
 def prune(report: Report, items: ItemTable, folders: list[Path]) -> None:
@@ -137,7 +160,7 @@ def index_local(
     """Encode and store every source not indexed yet (in-process runner)."""
     from tqdm import tqdm
 
-    todo = pending(report, items)
+    todo = pending(report, items, vectors)
     with (
         ThreadPoolExecutor(workers) as pool,
         tqdm(total=len(todo), unit="pic", desc=f"indexing {items.collection}", smoothing=0.1) as bar,
@@ -181,8 +204,12 @@ def commit(vectors: EmbeddingStore, items: ItemTable, good: list, encoded: dict,
         }
         for s, cid, size, mtime in good
     ]
-    items.add(rows, replacing=[r["path"] for r in rows if r["path"] in report.changed])
-    report.indexed += len(rows)
+    # A repaired file's row is replaced, not added again: one row per file.
+    again = report.changed | report.repair
+    items.add(rows, replacing=[r["path"] for r in rows if r["path"] in again])
+    repaired = sum(r["path"] in report.repair for r in rows)
+    report.repaired += repaired
+    report.indexed += len(rows) - repaired
 
 
 def int8_check(encoder, sources: list[Source], n: int = 200):

@@ -11,13 +11,21 @@ app's embedding store; a folder or an object-store URI) holding
   picture's content hash).
 
 Every ``add`` is one LanceDB commit: a killed writer leaves the tables as
-they were before that batch, so a rerun resumes.
+they were before that batch, so a rerun resumes. An item table that stays
+unreadable is set aside like a vectors table
+(:mod:`similarity.storage.damage`): the collection then counts as not
+indexed, and a rerun of the indexer indexes its files again (their vectors
+are kept, so nothing is encoded twice).
 """
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import pyarrow as pa
 
+from similarity.storage.damage import put_aside, read_or_damage, stray
 from similarity.storage.lance import connect, table_name
 from similarity.storage.paths import index_uri
 
@@ -31,32 +39,61 @@ ITEM_SCHEMA = pa.schema(
         pa.field("id", pa.string()),
     ]
 )
+log = logging.getLogger(__name__)
 
 
 def _open(db, name: str):
     return db.open_table(name) if name in db.list_tables().tables else None
 
 
+def _latest(table):
+    """The table at its latest version (another writer may have committed since it was opened)."""
+    table.checkout_latest()
+    return table
+
+
+def _readable_rows(table) -> pa.Table:
+    rows = _latest(table).to_arrow()
+    if missing := [f.name for f in ITEM_SCHEMA if f.name not in rows.column_names]:
+        raise ValueError(f"no column {', '.join(missing)}: not an item table")
+    return rows.select(ITEM_SCHEMA.names)
+
+
 class ItemTable:
-    """The files of one indexed collection."""
+    """The files of one indexed collection; a damaged table is set aside (``set_aside`` says why)."""
 
     def __init__(self, db, collection: str):
         self.db, self.collection = db, collection
         self.name = table_name(ITEMS, collection)
-        self.table = _open(db, self.name)
+        self.set_aside: list[str] = []  # "table: reason", when this table was damaged and moved away
+        self.table = None
+        self.table = self._read(lambda _: _open(db, self.name))
+        if self.table is None and stray(str(db.uri), self.name):  # a file where the table's folder belongs
+            self._put_aside("not a table folder")
+
+    def _read(self, read):
+        """``read(table)``, retried; None when the table is damaged (then it is set aside)."""
+        value, reason = read_or_damage(lambda: read(self.table), f"item table {self.name}")
+        if reason is not None:
+            self._put_aside(reason)
+        return value
+
+    def _put_aside(self, reason: str) -> None:
+        self.table = None
+        if put_aside(str(self.db.uri), self.name, reason):
+            self.set_aside.append(f"{self.name}: {reason}")
+            log.warning("collection %r counts as not indexed until the indexer is run again", self.collection)
 
     def rows(self) -> pa.Table:
-        if self.table is None:
-            return ITEM_SCHEMA.empty_table()
-        self.table.checkout_latest()
-        return self.table.to_arrow()
+        if self.table is not None and (rows := self._read(_readable_rows)) is not None:
+            return rows
+        return ITEM_SCHEMA.empty_table()
 
     def state(self) -> tuple[int, int]:
         """(latest version, rows): changes with every commit, and differs for a table deleted and built again."""
-        if self.table is None:
-            return 0, 0
-        self.table.checkout_latest()
-        return self.table.version, self.table.count_rows()
+        if self.table is not None and (state := self._read(lambda t: (_latest(t).version, t.count_rows()))):
+            return state
+        return 0, 0
 
     def seen(self) -> dict[str, tuple[int, float]]:
         """path -> (size, mtime) of every file already indexed."""
@@ -67,7 +104,7 @@ class ItemTable:
         """The paths of the rows a LanceDB ``where`` (SQL) keeps; callers quote every value in it."""
         if self.table is None:
             return []
-        self.table.checkout_latest()
+        self.table.checkout_latest()  # not guarded: a query's error is no sign of damage
         return self.table.search().where(where).select(["path"]).limit(None).to_arrow()["path"].to_pylist()
 
     def add(self, rows: list[dict], replacing: list[str] = ()) -> None:
@@ -93,8 +130,18 @@ class ItemTable:
 
 
 def indexed_collections(uri: str | None = None) -> dict[str, int]:
-    """Collection name -> number of indexed files, for every collection in the database that has any."""
+    """Collection name -> number of indexed files, for every collection in the database that has any.
+
+    A damaged item table is set aside (and so not listed); a passing failure raises
+    :class:`~similarity.storage.damage.TemporaryStoreError`.
+    """
     db = connect(uri or index_uri())
-    names = [n for n in db.list_tables().tables if n.startswith(ITEMS)]
-    counts = {n[len(ITEMS) :]: db.open_table(n).count_rows() for n in sorted(names)}
+    names, reason = read_or_damage(lambda: db.list_tables().tables, f"index {db.uri}")
+    if reason is not None:
+        log.warning("index %s cannot be listed: %s", db.uri, reason)
+        return {}
+    if "://" not in str(db.uri):  # files where item tables' folders belong: LanceDB lists none of them
+        names += [p.stem for p in Path(str(db.uri)).glob(f"{ITEMS}*.lance") if not p.is_dir()]
+    names = sorted({n[len(ITEMS) :] for n in names if n.startswith(ITEMS)})
+    counts = {name: ItemTable(db, name).state()[1] for name in names}
     return {name: count for name, count in counts.items() if count}

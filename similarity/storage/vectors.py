@@ -16,23 +16,23 @@ that made it, so a fresh install starts with nothing to encode and a retrained
 model ignores vectors that are no longer its own. They are never written to
 the table.
 
-Damage never stops the app: a table that cannot be read, or whose vectors
-are not finite unit vectors, is moved to ``set-aside/`` (and logged), so its
-items are simply embedded again.
+Damage never stops the app, on the first read or on a catch-up: a table that
+stays unreadable, or whose vectors are not finite unit vectors, is moved to
+``set-aside/`` (and logged), so its items are simply embedded again; a read
+that fails for a passing reason (too many open files) is retried and never
+sets anything aside (:mod:`similarity.storage.damage`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from similarity.storage.damage import TemporaryStoreError, put_aside, read_or_damage, stray
 from similarity.storage.keys import kind_of_key
 from similarity.storage.lance import connect, table_name
 
@@ -84,18 +84,19 @@ class EmbeddingStore:
         self._load()
 
     def _load(self) -> None:
-        self._row: dict[str, int] = {}
+        """Read shipped vectors and the table; all or nothing (a read that raises leaves the store as it was)."""
+        row: dict[str, int] = {}
         parts = []
         for path in self._shipped:
             shipped = read_shipped(path, self.model_key)
             if shipped:
-                self._row.update({k: len(self._row) + i for i, k in enumerate(shipped) if k not in self._row})
+                row.update({k: len(row) + i for i, k in enumerate(shipped) if k not in row})
                 parts.append(np.stack(list(shipped.values())))
-        self._shipped_keys = set(self._row)
         if parts and self.dim is None:
             self.dim = parts[0].shape[1]
-        self.table, keys, vectors = self._read_table()
-        self._table_rows = len(keys)
+        table, keys, vectors = self._read_table()
+        self._shipped_keys = set(row)
+        self.table, self._table_rows, self._row = table, len(keys), row
         if vectors is not None:
             start = sum(len(p) for p in parts)
             self._row.update({k: start + i for i, k in enumerate(keys)})
@@ -105,20 +106,22 @@ class EmbeddingStore:
         self._parts = parts
         self._count = sum(len(p) for p in parts)
 
+    def _listed(self) -> bool:
+        listed, reason = read_or_damage(lambda: self.name in self.db.list_tables().tables, f"store {self.root}")
+        if reason is not None:
+            raise ValueError(f"the embedding store {self.root} cannot be listed: {reason}")
+        return listed
+
     def _read_table(self):
         """(table, keys, vectors) as stored, or (None, [], None) when absent or set aside."""
-        if self.name not in self.db.list_tables().tables:
+        if not self._listed():
+            if stray(self.root, self.name):  # a file where the table's folder belongs
+                return self._put_aside("not a table folder")
             return None, [], None
-        try:
-            table = self.db.open_table(self.name)
-            size = table.schema.field("vector").type.list_size
-            data = table.to_arrow().select(["key", "vector"])
-            vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, size)
-            _check_vectors(vectors, None)
-        except ValueError as err:
-            return self._put_aside(str(err))
-        except Exception as err:  # noqa: BLE001 - any damage (IO, format, manifest) means: set it aside
-            return self._put_aside(f"unreadable ({type(err).__name__})")
+        read, reason = read_or_damage(self._read_vectors, f"table {self.name} in {self.root}")
+        if reason is not None:
+            return self._put_aside(reason)
+        table, size, data, vectors = read
         if self.dim is not None and size != self.dim:
             raise ValueError(
                 f"table {self.name} in {self.root} holds vectors of size {size}, but this model gives {self.dim}: "
@@ -127,20 +130,18 @@ class EmbeddingStore:
         self.dim = size
         return table, data.column("key").to_pylist(), vectors
 
+    def _read_vectors(self):
+        table = self.db.open_table(self.name)
+        size = table.schema.field("vector").type.list_size
+        data = table.to_arrow().select(["key", "vector"])
+        vectors = data.column("vector").combine_chunks().flatten().to_numpy().reshape(-1, size)
+        _check_vectors(vectors, None)
+        return table, size, data, vectors
+
     def _put_aside(self, reason: str):
-        if "://" in self.root:
-            raise ValueError(f"table {self.name} in {self.root} is damaged: {reason}")
-        source = Path(self.root) / f"{self.name}.lance"
-        target = Path(self.root) / "set-aside" / f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}.lance"
-        target.parent.mkdir(exist_ok=True)
-        try:
-            os.replace(source, target)
-        except OSError:
-            shutil.rmtree(source, ignore_errors=True)  # another process moved it first, or it is half there
-        self.set_aside.append(f"{self.name}: {reason}")
-        log.warning(
-            "embedding store %s: set aside %s (%s); its items will be embedded again", self.root, self.name, reason
-        )
+        if put_aside(self.root, self.name, reason):
+            self.set_aside.append(f"{self.name}: {reason}")
+            log.warning("embedding store %s: its items will be embedded again", self.root)
         return None, [], None
 
     def refresh(self) -> None:
@@ -149,11 +150,22 @@ class EmbeddingStore:
             self._load()
 
     def catch_up(self) -> None:
-        """Re-read the table only if another writer (the indexer, another server process) changed it since."""
+        """Re-read the table only if another writer (the indexer, another server process) changed it since.
+
+        Damage found here is set aside as on the first read; a passing failure keeps what was read before.
+        """
         with self._lock:
-            on_disk = self.db.open_table(self.name).count_rows() if self.name in self.db.list_tables().tables else 0
-            if on_disk != self._table_rows:
-                self._load()
+            try:
+                on_disk, damaged = read_or_damage(self._rows_on_disk, f"table {self.name} in {self.root}")
+                if damaged is not None or on_disk != self._table_rows:
+                    self._load()
+            except TemporaryStoreError as err:
+                log.warning("embedding store %s: not caught up now, the vectors read before serve (%s)", self.root, err)
+
+    def _rows_on_disk(self) -> int:
+        if self.name in self.db.list_tables().tables:
+            return self.db.open_table(self.name).count_rows()
+        return -1 if stray(self.root, self.name) else 0
 
     def __len__(self) -> int:
         return len(self._row)
