@@ -5,9 +5,10 @@ import streamlit as st
 from similarity.limits import DEFAULT_LINKED, MAX_LINKED, SELECTION_GRID
 from similarity.views.map_plots import angle_view, embedding_map
 from similarity.views.maps import MAX_POINTS, PROJECTORS, map_rows
+from similarity.views.picture_map import picture_map
 from similarity.views.query_on_map import map_report
 from similarity.views.selection import select_on_map
-from ui import cache
+from ui import cache, map_pictures
 from ui.filters import colour_choices, colour_groups, filter_panel
 from ui.state import active_collection, page_header, require_space
 from ui.widgets import between_kinds, export_buttons, gap_switch, item_grid, kind_filter, query_picker
@@ -39,18 +40,18 @@ labels = space.labels(rows)
 groups = colour_groups(space, active_collection(), rows, colour)
 hover = [f"{label} ({kind})" for label, kind in zip(labels, space.kind[rows])]
 result_names = [labels[i] for i in report.ranking.indices]
-figure = embedding_map(
-    fitted.coords,
-    groups,
-    hover,
-    PROJECTORS[method].axis_unit,
-    method,
-    report.query_xy,
-    report.ranking.indices,
-    query.label,
-    result_names,
-)
-event = st.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
+map_slot = st.container()  # the map first on the screen, its picture toggles under it
+on_hover, with_examples = map_pictures.picture_toggles(len(rows))
+examples = map_pictures.examples_on(space, fitted, rows) if with_examples else None
+drawn = dict(query_xy=report.query_xy, result_rows=report.ranking.indices, query_label=query.label)
+drawn.update(result_names=result_names, examples=examples, axis_unit=PROJECTORS[method].axis_unit, method=method)
+event = None
+if on_hover:
+    images = map_pictures.hover_pictures(space, method, kinds, rows)
+    map_slot.altair_chart(picture_map(fitted.coords, groups, hover, images, **drawn), key="map_picture_chart")
+else:
+    figure = embedding_map(fitted.coords, groups, hover, **drawn)
+    event = map_slot.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
 st.caption(report.sentence())
 if len(rows) < len(space.rows(kinds)):
     st.caption(

@@ -175,7 +175,7 @@ def test_map_page_shows_map_distortion_and_true_angles(app):
     app.switch_page("app_pages/map.py").run()
     assert not app.exception
     charts = app.get("plotly_chart")
-    assert len(charts) >= 2  # the map and the angle view
+    assert len(charts) + len(app.get("vega_lite_chart")) >= 2  # the map (with pictures: Vega-Lite) and the angle view
     assert any("trustworthiness" in c.value for c in app.caption)
     app.toggle(key="compare_angles").set_value(True).run()
     assert not app.exception and len(app.get("plotly_chart")) == len(charts) + 1

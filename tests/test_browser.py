@@ -130,7 +130,13 @@ def test_a_lasso_on_a_sampled_map_selects_every_item_inside_it(sampled_server, b
     page.get_by_text("Both", exact=True).click()  # pictures and captions: 3,722 items, 1,000 drawn
     expect(page.get_by_text("seeded sample of 1,000 of 3,722 items")).to_be_visible(timeout=120_000)
     expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=180_000)
-    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()  # the map's drawing area
+    page.get_by_text("Pictures on hover", exact=True).first.click()  # box and lasso select on the plain (plotly) map
+    expect(page.locator(".js-plotly-plot .nsewdrag")).to_have_count(1, timeout=120_000)
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=180_000)
+    page.wait_for_timeout(500)  # let plotly finish drawing
+    drawing = page.locator(".js-plotly-plot .nsewdrag").first  # the map's drawing area
+    drawing.scroll_into_view_if_needed()  # the click on the toggle below it scrolled the page
+    area = drawing.bounding_box()
     left, top = area["x"] + 4, area["y"] + 4
     right, bottom = area["x"] + area["width"] - 4, area["y"] + area["height"] - 4
     page.mouse.move(left, top)
@@ -173,7 +179,15 @@ def test_a_projector_shows_the_verdict_and_first_results_without_scrolling(serve
 
 @pytest.mark.parametrize("size", [(1024, 768), (1920, 1080)])
 def test_the_query_and_its_results_are_named_on_the_map_with_no_label_on_another(server, browser, size):
+    from playwright.sync_api import expect
+
     page = _open(browser, f"{server}/map", *size, "trustworthiness")
+    names = page.locator('[data-testid="stVegaLiteChart"] .mark-text.role-mark text')  # Vega's SVG text marks
+    texts = names.all_text_contents()
+    assert texts[0].startswith("★ a red fruit") and any(t.startswith("1. ") for t in texts), texts
+    assert not _overlaps([box for box in (name.bounding_box() for name in names.all()) if box]), texts
+    page.get_by_text("Pictures on hover", exact=True).first.click()  # the plain (plotly) map
+    expect(page.locator(".js-plotly-plot .annotation")).not_to_have_count(0, timeout=120_000)
     labels = page.locator(".js-plotly-plot .annotation .annotation-text-g")  # the boxed text, not its arrow
     texts = labels.all_text_contents()
     assert texts[0].startswith("★ a red fruit") and any(t.startswith("1. ") for t in texts), texts
@@ -202,3 +216,28 @@ def test_a_search_shared_as_a_link_opens_the_same_search_in_a_new_browser(server
     expect(copy.locator('[data-testid="stText"]').first).to_have_text(first, timeout=120_000)
     expect(copy.get_by_label("Describe what you are looking for")).to_have_value("a smiling cat")
     other.close()
+
+
+def test_hovering_a_point_of_the_map_shows_its_picture(server, browser):
+    """The demo's map is drawn with pictures: the mouse over a point opens Vega's tooltip with its thumbnail."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{server}/map", 1400, 1000, "trustworthiness")
+    chart = page.locator('[data-testid="stVegaLiteChart"]')
+    expect(chart).to_have_count(1, timeout=60_000)
+    area = chart.bounding_box()
+    picture = page.locator("#vg-tooltip-element.visible img")
+    # A bounded grid over where the points lie (left of the names' column), nearest the middle first.
+    grid = [(0.1 + 0.5 * i / 14, 0.1 + 0.7 * j / 11) for i in range(15) for j in range(12)]
+    grid.sort(key=lambda p: (p[0] - 0.35) ** 2 + (p[1] - 0.45) ** 2)
+    for fx, fy in grid:
+        page.mouse.move(area["x"] + fx * area["width"], area["y"] + fy * area["height"])
+        if picture.count():
+            break
+    else:
+        pytest.fail("no point of the map showed a picture under the mouse")
+    assert picture.first.get_attribute("src").startswith("data:image/webp;base64,")
+    page.wait_for_function("document.querySelector('#vg-tooltip-element.visible img')?.naturalWidth > 0")
+    assert page.locator("#vg-tooltip-element.visible h2").text_content().endswith("(image)")  # its caption
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

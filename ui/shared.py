@@ -84,6 +84,7 @@ SIZES = {
     "pca": 6,
     "filtered": 8,  # the space through n components: one per slider position tried
     "thumbnails": 4096,  # ~5-20 KB each
+    "map pictures": 8,  # a map's tooltip thumbnails (~0.8 KB each, <= 3,000: ~2.4 MB) and its example pictures
     "ann": 2,  # IVF indexes of big spaces (a second copy of their vectors each)
     "fields": 6,  # each collection's filter fields: a few arrays of one value per item
     "narrowed": 12,  # (items kept, the space narrowed by a filter): a copy of the kept rows' vectors each

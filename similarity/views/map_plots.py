@@ -34,6 +34,7 @@ def embedding_map(
     query_label: str = "query",
     result_names: list[str] | None = None,
     group_names: dict[str, str] | None = None,
+    examples=None,
 ) -> go.Figure:
     """WebGL scatter of items on a 2-D map, the query linked to its top-k.
 
@@ -43,6 +44,8 @@ def embedding_map(
     callouts beside the points names the query and each result (``result_names``)
     with an arrow: evenly spaced, so no two labels overlap however close the
     points are. ``group_names``: a label at each group's centre (e.g. clusters).
+    ``examples``: pictures drawn on the map under the points (a
+    :class:`similarity.views.picture_map.Examples`).
     """
     fig = go.Figure()
     colour_by = np.asarray(colour_by)
@@ -72,6 +75,8 @@ def embedding_map(
         _group_labels(fig, coords, colour_by, group_names)
     xrange = [float(coords[:, 0].min()), float(coords[:, 0].max())]
     yrange = [float(coords[:, 1].min()), float(coords[:, 1].max())]
+    if examples is not None:
+        _pictures(fig, coords, examples, 0.05 * (xrange[1] - xrange[0] or 1), 0.07 * (yrange[1] - yrange[0] or 1))
     if query_xy is not None:
         result_rows = np.asarray(result_rows if result_rows is not None else [], dtype=int)
         names = result_names or [""] * len(result_rows)
@@ -130,23 +135,35 @@ def _query_and_results(fig: go.Figure, coords: np.ndarray, query_xy, result_rows
     )
 
 
-def _callouts(fig, coords, query_xy, result_rows, query_label, names, xrange, yrange) -> list[float]:
-    """The query's and each result's name in one column right of the points, arrows to them.
+def callout_column(coords, query_xy, result_rows, xrange, yrange) -> tuple[float, list[tuple], list[float]]:
+    """Where the query's and its results' names go: one column right of the points.
 
     Evenly spaced from top to bottom (results ordered by height to keep
-    arrows from crossing), so labels never overlap. Returns the x range that
-    makes room for the column.
+    arrows from crossing), so labels never overlap. Returns (the column's x,
+    (point x, point y, label y, rank; 0 = the query) per label, the x range
+    that makes room for the column).
     """
     width = xrange[1] - xrange[0] or 1.0
-    column_x = xrange[1] + 0.06 * width
     order = np.argsort(-coords[result_rows, 1], kind="stable") if len(result_rows) else np.zeros(0, int)
     slots = np.linspace(yrange[1], yrange[0], len(result_rows) + 1)
-    targets = [(query_xy, f"★ {html.escape(short(query_label, 28))}", True)]
-    targets += [(coords[result_rows[i]], f"{i + 1}. {html.escape(short(names[i], 22))}", False) for i in order]
-    for (point, text, is_query), y in zip(targets, slots):
+    targets = [(query_xy, 0)] + [(coords[result_rows[i]], int(i) + 1) for i in order]
+    places = [(float(p[0]), float(p[1]), float(y), rank) for (p, rank), y in zip(targets, slots)]
+    return xrange[1] + 0.06 * width, places, [xrange[0], xrange[1] + 0.55 * width]
+
+
+def _callouts(fig, coords, query_xy, result_rows, query_label, names, xrange, yrange) -> list[float]:
+    """The query's and each result's name in the callout column, arrows to them; returns the widened x range."""
+    column_x, places, widened = callout_column(coords, query_xy, result_rows, xrange, yrange)
+    for x, y_point, y, rank in places:
+        is_query = rank == 0
+        text = (
+            f"★ {html.escape(short(query_label, 28))}"
+            if is_query
+            else f"{rank}. {html.escape(short(names[rank - 1], 22))}"
+        )
         fig.add_annotation(
-            x=float(point[0]),
-            y=float(point[1]),
+            x=x,
+            y=y_point,
             ax=column_x,
             ay=float(y),
             axref="x",
@@ -163,7 +180,24 @@ def _callouts(fig, coords, query_xy, result_rows, query_label, names, xrange, yr
             borderwidth=1,
             borderpad=2,
         )
-    return [xrange[0], xrange[1] + 0.55 * width]
+    return widened
+
+
+def _pictures(fig: go.Figure, coords: np.ndarray, examples, width: float, height: float) -> None:
+    """Example pictures centred on their points, below the WebGL points (the star and results stay on top)."""
+    for i, image in zip(examples.index, examples.images):
+        fig.add_layout_image(
+            source=image,
+            x=float(coords[i, 0]),
+            y=float(coords[i, 1]),
+            xref="x",
+            yref="y",
+            sizex=width,
+            sizey=height,
+            xanchor="center",
+            yanchor="middle",
+            layer="below",
+        )
 
 
 def _group_labels(fig: go.Figure, coords: np.ndarray, groups: np.ndarray, names: dict[str, str]) -> None:
