@@ -119,6 +119,16 @@ def embed_collection(
     total, done, refused = len(pictures) + len(captions), 0, set()
     todo = [Source(collection.items[i].image_path, name=collection.items[i].source) for i in pictures.values()]
     keys = list(pictures)
+
+    def record(stored, n: int) -> None:
+        """Count a stored batch of ``n`` items: what was refused, its messages, the progress."""
+        nonlocal done
+        done += n
+        refused.update(stored.refused)
+        space.problems.extend(stored.problems)
+        if progress:
+            progress(done, total)
+
     with ThreadPoolExecutor(workers) as pool:
         for start, batch in zip(range(0, len(todo), BATCH), prepared_batches(todo, pool, BATCH, encoder.towers)):
             ready = {}
@@ -129,23 +139,13 @@ def embed_collection(
                 else:
                     ready[key] = prepared[2]
             names = {k: collection.items[pictures[k]].source for k in ready}
-            stored = store_new(store, encode_new(encoder, store, ready, {}), names)
             space.encoded_images += len(ready)
-            done += len(batch)
-            refused |= stored.refused
-            space.problems += stored.problems
-            if progress:
-                progress(done, total)
+            record(store_new(store, encode_new(encoder, store, ready, {}), names), len(batch))
     caption_keys = list(captions)
     for start in range(0, len(caption_keys), BATCH):
         chunk = {k: captions[k] for k in caption_keys[start : start + BATCH]}
-        stored = store_new(store, encode_new(encoder, store, {}, chunk), chunk)
         space.encoded_texts += len(chunk)
-        done += len(chunk)
-        refused |= stored.refused
-        space.problems += stored.problems
-        if progress:
-            progress(done, total)
+        record(store_new(store, encode_new(encoder, store, {}, chunk), chunk), len(chunk))
     kept = [r for r in rows if r[2] not in refused]
     if kept:
         space.vectors = store.get([k for _, _, k in kept]).astype(np.float32, copy=False)
