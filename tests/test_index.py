@@ -388,3 +388,18 @@ def test_a_rerun_repairs_only_the_vectors_missing(bundled, pictures, tmp_path):
     again = run(bundled, db, [pictures])
     assert (again.unchanged, again.repaired, again.encoded_images, again.indexed) == (25, 15, 15, 0)
     assert len(ItemTable(db, "shop").rows()) == 40
+
+
+@pytest.mark.parametrize("flag,value", [("--batch", "0"), ("--batch", "-5"), ("--workers", "0"), ("--actors", "two")])
+def test_counts_on_the_command_line_must_be_whole_numbers_of_at_least_one(pictures, tmp_path, capsys, flag, value):
+    with pytest.raises(SystemExit) as stop:
+        main([str(pictures), "--collection", "c", "--index", str(tmp_path / "db"), flag, value])
+    assert stop.value.code == 2 and f"{value!r} is not a whole number of at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "db").exists()  # refused before anything was written
+
+
+def test_a_path_caption_header_in_a_csv_list_is_not_a_file(pictures, tmp_path):
+    listed = tmp_path / "list.csv"
+    listed.write_text(f"path,caption\n{sorted(pictures.glob('*.png'))[0]},from the list\n")
+    report = gather([listed], {}, tmp_path / "unpacked")
+    assert [s.caption for s in report.sources] == ["from the list"] and not report.problems

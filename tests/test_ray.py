@@ -79,3 +79,11 @@ def pictures_dir(demo, tmp_path):
     for item in demo.items[:2]:
         (folder / item.image_path.name).write_bytes(item.image_path.read_bytes())
     return folder
+
+
+def test_an_ipv6_address_is_understood_and_an_unreachable_one_named():
+    from similarity.ingest.ray_runner import RayUnavailable, connect
+
+    with pytest.raises(RayUnavailable, match=r"cannot reach a Ray cluster at \[::1\]:1") as refused:
+        connect("[::1]:1")  # nothing listens on port 1
+    assert "Name or service not known" not in str(refused.value)  # the brackets were not taken for a host name

@@ -24,6 +24,13 @@ from similarity.storage.paths import index_uri, unpacked_folder
 from similarity.storage.vectors import EmbeddingStore
 
 
+def _positive(text: str) -> int:
+    """A count given on the command line: a whole number of at least 1, or argparse's plain error."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0].removesuffix("."))
     parser.add_argument("paths", nargs="+", type=Path, help="folders, zips, CSV lists (path,caption) or pictures")
@@ -31,11 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="bundled", help="bundled, ARCH/TAG or ARCH:WEIGHTS_FILE")
     parser.add_argument("--captions", type=Path, help="a CSV of file,caption rows (matched by path or file name)")
     parser.add_argument("--index", default=None, help=f"LanceDB folder or URI (default: {index_uri()})")
-    parser.add_argument("--batch", type=int, default=BATCH)
-    parser.add_argument("--workers", type=int, default=2, help="threads decoding pictures (local runner)")
+    parser.add_argument("--batch", type=_positive, default=BATCH, help="pictures encoded together")
+    parser.add_argument("--workers", type=_positive, default=2, help="threads decoding pictures (local runner)")
     parser.add_argument("--runner", choices=("local", "ray"), default="local", help="in this process, or on Ray")
     parser.add_argument("--address", help="a Ray cluster (host:port or ray://host:port); default: a local Ray")
-    parser.add_argument("--actors", type=int, default=2, help="model replicas on Ray")
+    parser.add_argument("--actors", type=_positive, default=2, help="model replicas on Ray")
     parser.add_argument(
         "--int8", action="store_true", help="int8 picture tower (faster, approximate): its recall is measured first"
     )

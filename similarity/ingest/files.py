@@ -154,7 +154,7 @@ def read_caption_table(name: str, data: bytes) -> tuple[dict[str, str], dict[str
     except csv.Error as err:
         raise BadInput(f"{name}: not a readable CSV ({err})") from err
     columns: dict[int, str] = {}
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
+    if rows and [c.strip().lower() for c in rows[0][:2]] in (["file", "caption"], ["path", "caption"]):
         for i, column in enumerate(rows[0][2:], start=2):
             column = clean_caption(column)[:MAX_EXTRA_CHARS]
             if column and column.lower() not in {"file", "caption"} and column not in columns.values():

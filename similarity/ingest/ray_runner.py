@@ -38,6 +38,7 @@ def connect(address: str | None, num_cpus: int | None = None):
         raise RayUnavailable("the Ray runner needs Ray: pip install -r requirements-ray.txt") from err
     if address and address != "auto":
         host, _, port = address.removeprefix("ray://").rpartition(":")
+        host = host.removeprefix("[").removesuffix("]")  # an IPv6 address is written [::1]:6379
         try:  # Ray itself retries an unreachable address for minutes: check first
             socket.create_connection((host or "127.0.0.1", int(port)), timeout=3).close()
         except (OSError, ValueError) as err:
