@@ -25,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
 from similarity.ingest.collection import load_indexed  # noqa: E402
 from similarity.ingest.fields import FOLDER, SIZE, collection_fields  # noqa: E402
 from similarity.ingest.space import Space  # noqa: E402
@@ -37,16 +38,6 @@ from similarity.storage.lance import connect  # noqa: E402
 
 N, DIM, FOLDERS, K = 100_000, 512, 100, 12
 ROOT = "/data/catalogue"
-
-
-def median_ms(fn, repeats: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
 
 
 def catalogue(db, rng) -> None:

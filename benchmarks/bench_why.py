@@ -10,15 +10,14 @@ text encoded one at a time (the baseline that batching replaces).
 import copy
 import os
 import sys
-import time
 from pathlib import Path
-from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
+from benchmarks.timing import median_ms  # noqa: E402
 from similarity.encoders.bundled import load_bundled  # noqa: E402
 from similarity.ingest.collection import load_demo  # noqa: E402
 from similarity.ingest.files import open_image  # noqa: E402
@@ -26,17 +25,6 @@ from similarity.search.why import GRID, PATCH, explain, occlusion, word_shares  
 
 RUNS = 5
 QUERY = "a shiny red fruit with a green leaf"  # 8 words: 9 encodings
-
-
-def timed(fn, runs: int = RUNS) -> float:
-    """Median seconds of ``runs`` calls after one warm-up."""
-    fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return median(times)
 
 
 def one_at_a_time(encoder):
@@ -60,10 +48,10 @@ def main():
         f"model: {encoder.name} on {encoder.towers.backend}, input {encoder.picture_size} px, "
         f"{os.cpu_count()} CPUs; median of {RUNS} runs"
     )
-    occ = timed(lambda: occlusion(encoder, picture, query))
-    words = timed(lambda: word_shares(encoder, QUERY, a))
-    text_to_picture = timed(lambda: explain(encoder, QUERY, query, picture, a))
-    picture_to_picture = timed(lambda: explain(encoder, picture, a, other, p))
+    occ = median_ms(lambda: occlusion(encoder, picture, query), RUNS) / 1000
+    words = median_ms(lambda: word_shares(encoder, QUERY, a), RUNS) / 1000
+    text_to_picture = median_ms(lambda: explain(encoder, QUERY, query, picture, a), RUNS) / 1000
+    picture_to_picture = median_ms(lambda: explain(encoder, picture, a, other, p), RUNS) / 1000
     print(
         f"occlusion      {occ * 1000:7.1f} ms  grid {GRID}x{GRID}, {PATCH}x{PATCH}-cell patches: {steps + 1} encodings"
     )
@@ -71,8 +59,8 @@ def main():
     print(f"text -> picture explanation    {text_to_picture * 1000:7.1f} ms (goal <= 1500)")
     print(f"picture -> picture explanation {picture_to_picture * 1000:7.1f} ms (goal <= 1500)")
     single = one_at_a_time(encoder)
-    occ_single = timed(lambda: occlusion(single, picture, query), runs=3)
-    words_single = timed(lambda: word_shares(single, QUERY, a), runs=3)
+    occ_single = median_ms(lambda: occlusion(single, picture, query), 3) / 1000
+    words_single = median_ms(lambda: word_shares(single, QUERY, a), 3) / 1000
     print(
         f"baseline, one encoding per call: occlusion {occ_single * 1000:.1f} ms, word drop {words_single * 1000:.1f} ms"
     )
