@@ -5,9 +5,8 @@ import streamlit as st
 from similarity.encoders import Encoder, ModelLoadError
 from similarity.ingest.space import Space
 from similarity.limits import ENCODE_IN_PAGE
-from similarity.views.quality import own_pair_quality, side_by_side
+from similarity.views.quality import side_by_side
 from ui import cache
-from ui.shared import shared
 from ui.state import DEFAULT_MODEL, MODEL_CHOICES, active_collection, page_header, require_space, store_root
 from ui.widgets import full_table
 
@@ -20,10 +19,9 @@ labels = tuple(sorted({i.label for i in space.items if i.label}))
 
 
 def quality_of(encoder: Encoder, space: Space):
-    """The model's figures on this space, once per server for (space, label list)."""
-    vectors = cache.label_vectors(encoder, labels) if labels else None
+    """The model's figures on this space (computed once per server)."""
     with st.spinner(f"Measuring {encoder.name} on this collection (once for everyone on this server)…"):
-        return shared("quality", (space.key, labels), lambda: own_pair_quality(space, labels, vectors))
+        return cache.quality(encoder, space, labels)
 
 
 try:

@@ -36,6 +36,7 @@ from similarity.storage.lance import connect
 from similarity.storage.paths import DEMO_VECTORS
 from similarity.storage.vectors import EmbeddingStore
 from similarity.views import clusters, maps, placement, shipped
+from similarity.views.quality import own_pair_quality
 from ui.shared import caches, shared, shared_with_progress, workers
 
 # --- models, stores, collections -------------------------------------------
@@ -194,6 +195,12 @@ def without_gap(space: Space):
         return replace(space, vectors=vectors, key=f"{space.key}/gap-closed"), closing
 
     return shared("gap closed", (space.key,), compute)
+
+
+def quality(encoder: Encoder, space: Space, labels: tuple[str, ...]):
+    """How well the model finds the space's own pairs and labels, once per server for (space, label list)."""
+    vectors = label_vectors(encoder, labels) if labels else None
+    return shared("quality", (space.key, labels), lambda: own_pair_quality(space, labels, vectors))
 
 
 def thumbnail(path: Path, size: int) -> bytes:
