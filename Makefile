@@ -19,17 +19,25 @@ ONNX := data/models/emoji-clip/onnx/manifest.json
 $(ONNX): $(VENV)/.installed data/models/emoji-clip/model.safetensors similarity/encoders/onnx_export.py
 	$(PY) -m similarity.encoders.onnx_export
 
-run: $(VENV)/.installed $(ONNX)
+# The clipart demo: Debian's openclipart-svg drawings rendered, embedded and mapped once (~5 min on 2 cores).
+CLIPART := data/clipart/views.npz
+$(CLIPART): $(ONNX) similarity/ingest/clipart.py
+	if [ -d /usr/share/openclipart/svg ]; then \
+	  $(PY) -m similarity.ingest.clipart && $(PY) -m similarity.ingest.bundled clipart && \
+	  $(PY) -m similarity.views.shipped clipart; \
+	else echo "No clipart demo: install the Debian package openclipart-svg (make system) to get it."; fi
+
+run: $(VENV)/.installed $(ONNX) $(CLIPART)
 	$(PY) -m ui.serve
 
 # A class on one machine: N app processes behind HAProxy on port 8501
 # (BIND=0.0.0.0 to let the classroom network in). Ctrl+C stops them all.
 PROCESSES ?= 2
 BIND ?= 127.0.0.1
-serve-class: system $(VENV)/.installed $(ONNX)
+serve-class: system $(VENV)/.installed $(ONNX) $(CLIPART)
 	$(PY) -m ui.serve_class --processes $(PROCESSES) --bind $(BIND) --port 8501
 
-# Debian packages for the emoji data, the SVG renderer and the browser test.
+# Debian packages for the emoji data, the clipart demo, the SVG renderer and the browser test.
 system:
 	bash scripts/system-deps.sh
 
@@ -38,7 +46,7 @@ $(VENV)/.ray: $(VENV)/.installed requirements-ray.txt
 	$(PY) -m pip install -r requirements-ray.txt
 	touch $@
 
-test: system $(VENV)/.installed $(VENV)/.ray $(ONNX)
+test: system $(VENV)/.installed $(VENV)/.ray $(ONNX) $(CLIPART)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

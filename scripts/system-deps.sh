@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the training data need, when
 # missing: emoji font + Unicode/CLDR data (training data), cairo (SVG emoji),
+# public-domain clipart (the second demo collection),
 # Chromium + its driver (the browser test), HAProxy (serving a class from
 # several processes). Without root it only says what to do.
 set -euo pipefail
-packages=(fonts-noto-color-emoji unicode-data unicode-cldr-core libcairo2 chromium haproxy)
+packages=(fonts-noto-color-emoji unicode-data unicode-cldr-core libcairo2 openclipart-svg chromium haproxy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

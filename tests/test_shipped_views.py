@@ -21,7 +21,7 @@ RERUN = "run `python -m similarity.views.shipped` (HF_HUB_OFFLINE=1) and commit 
 
 @pytest.fixture(scope="module")
 def space(bundled):
-    return shipped.demo_space(bundled)
+    return shipped.bundled_space(bundled)
 
 
 def test_the_shipped_views_are_tagged_with_the_bundled_model_and_the_demo(space):

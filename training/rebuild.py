@@ -15,9 +15,8 @@ import time
 
 from similarity.encoders.bundled import load_bundled
 from similarity.encoders.onnx_export import export_bundled
-from similarity.ingest.space import ship_demo
-from similarity.storage.paths import DEMO_VECTORS, DEMO_VIEWS
-from similarity.views.shipped import ship_demo_views
+from similarity.ingest.bundled import EMOJI, ship_vectors
+from similarity.views.shipped import ship_bundled_views
 from training import evaluate
 from training.train import parse_args, train
 
@@ -29,9 +28,9 @@ def main(argv=None) -> None:
     print(f"trained in {(time.time() - t0) / 60:.0f} min", flush=True)
     evaluate.main([])
     encoder = load_bundled(backend="torch")
-    print(f"wrote {ship_demo(encoder):,} demo vectors to {DEMO_VECTORS}", flush=True)
-    ship_demo_views(encoder)  # the maps and first clustering of those vectors, tagged like them
-    print(f"wrote the demo's maps and clustering to {DEMO_VIEWS}", flush=True)
+    print(f"wrote {ship_vectors(encoder, EMOJI):,} demo vectors to {EMOJI.vectors}", flush=True)
+    ship_bundled_views(encoder, EMOJI)  # the maps and first clustering of those vectors, tagged like them
+    print(f"wrote the demo's maps and clustering to {EMOJI.views}", flush=True)
     print(f"exported the towers to {export_bundled()}")
     print(f"rebuilt everything in {(time.time() - t0) / 60:.0f} min")
 

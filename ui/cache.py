@@ -14,7 +14,8 @@ import numpy as np
 import streamlit as st
 
 from similarity.encoders import Encoder, load_encoder
-from similarity.ingest.collection import Collection, load_demo, load_indexed
+from similarity.ingest.bundled import BUNDLED_COLLECTIONS, SHIPPED_VECTORS
+from similarity.ingest.collection import Collection, load_indexed
 from similarity.ingest.files import thumbnail_png
 from similarity.ingest.space import Space, embed_collection, missing_vectors
 from similarity.search import ann
@@ -33,7 +34,6 @@ from similarity.search.relevance import (
 from similarity.storage.items import ItemTable
 from similarity.storage.keys import CAPTION, IMAGE
 from similarity.storage.lance import connect
-from similarity.storage.paths import DEMO_VECTORS
 from similarity.storage.vectors import EmbeddingStore
 from similarity.views import clusters, maps, placement, shipped
 from similarity.views.quality import own_pair_quality
@@ -49,14 +49,15 @@ def encoder_for(spec: str) -> Encoder:
 
 
 @st.cache_resource(show_spinner="Reading the demo collection…")
-def demo_collection() -> Collection:
-    return load_demo()
+def bundled_collection(link: str) -> Collection:
+    """A collection that comes with the app (:data:`similarity.ingest.bundled.BUNDLED_COLLECTIONS`), read once."""
+    return BUNDLED_COLLECTIONS[link].load()
 
 
 @st.cache_resource(max_entries=6)
 def store_of(root: str, model_key: str, dim: int) -> EmbeddingStore:
     """One store object per folder and model, shared by every session."""
-    return EmbeddingStore(Path(root), model_key, shipped=(DEMO_VECTORS,), dim=dim)
+    return EmbeddingStore(Path(root), model_key, shipped=SHIPPED_VECTORS, dim=dim)
 
 
 def space_of(encoder: Encoder, collection: Collection, root: str) -> Space:

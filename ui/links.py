@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from similarity.ingest.bundled import BUNDLED_COLLECTIONS
 from similarity.limits import MAX_QUERY_CHARS, MAX_RESULTS
 from similarity.storage.paths import index_uri
 from ui import cache
 from ui.state import DEMO, collections
 from ui.widgets import KIND_FILTERS
 
-DEMO_LINK = "demo"  # the bundled demo; "indexed:NAME" names an indexed collection
+# A link names a bundled collection by its short name ("demo", "clipart"), an indexed one as "indexed:NAME".
 
 
 def apply_link() -> None:
@@ -44,7 +45,7 @@ def apply_link() -> None:
             wanted["filter"] = show
         else:
             problems.append(f"show = {show!r} is not one of {', '.join(KIND_FILTERS)}")
-    if (name := params.get("collection")) not in (None, DEMO_LINK):
+    if (name := params.get("collection")) is not None:
         problems += _open_collection(name)
     st.session_state["link"] = wanted  # the widgets' first values (ui.state.linked)
     if problems:
@@ -52,9 +53,14 @@ def apply_link() -> None:
 
 
 def _open_collection(name: str) -> list[str]:
+    if bundled := BUNDLED_COLLECTIONS.get(name):
+        if bundled.label not in collections():
+            return [f"this server has no {bundled.label}: showing the {DEMO}"]
+        st.session_state["collection_picker"] = bundled.label
+        return []
     indexed = name.removeprefix("indexed:")
     if name == indexed:
-        return [f"collection {name!r} is neither 'demo' nor 'indexed:NAME'"]
+        return [f"collection {name!r} is none of {', '.join(map(repr, BUNDLED_COLLECTIONS))} or 'indexed:NAME'"]
     try:
         collection = cache.indexed_collection(indexed, index_uri())
     except ValueError:
@@ -66,8 +72,9 @@ def _open_collection(name: str) -> list[str]:
 
 def write_link(text: str, k: int, show: str, collection) -> None:
     """Put a typed search in the address bar (only searches a link can repeat: typed text, a shared collection)."""
-    if st.session_state.get("collection_picker", DEMO) == DEMO:
-        where = DEMO_LINK
+    label = st.session_state.get("collection_picker", DEMO)
+    if bundled := next((b for b in BUNDLED_COLLECTIONS.values() if b.label == label), None):
+        where = bundled.link
     elif collection.indexed_in:
         where = f"indexed:{collection.name}"
     else:

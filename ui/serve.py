@@ -32,13 +32,14 @@ def preload() -> None:
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
         lambda record: threading.current_thread().name != "preload"
     )
+    from similarity.ingest.bundled import EMOJI
     from similarity.search.query import text_query
     from similarity.storage.paths import default_root
     from ui import cache
     from ui.state import DEFAULT_MODEL
 
     encoder = cache.encoder_for(DEFAULT_MODEL)
-    space = cache.space_of(encoder, cache.demo_collection(), str(default_root()))
+    space = cache.space_of(encoder, cache.bundled_collection(EMOJI.link), str(default_root()))
     cache.baselines(encoder, space, text_query(encoder.encode_texts, "a red fruit"))
 
 

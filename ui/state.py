@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from similarity.encoders import BUNDLED, PRETRAINED_CHOICES, Encoder, ModelLoadError, model_spec
+from similarity.ingest.bundled import BUNDLED_COLLECTIONS, EMOJI
 from similarity.ingest.collection import Collection
 from similarity.ingest.files import BadInput, on_plain_background, plain_background_count
 from similarity.ingest.space import Space
@@ -23,7 +24,8 @@ from ui import cache
 from ui.shared import shared
 
 EXPLAIN_DIR = Path(__file__).parent / "explain"
-DEMO = "Emoji demo (bundled)"
+DEMO = EMOJI.label  # the collection every session starts on
+BUNDLED_LABELS = {b.label for b in BUNDLED_COLLECTIONS.values()}
 HOST_TOOLS = "CLIP_EXPLORER_HOST_TOOLS"  # "1": show store-wide actions to visitors (the host's own server)
 
 
@@ -116,14 +118,15 @@ def spend_quota(n_bytes: int) -> None:
 
 
 def collections() -> dict[str, Collection]:
-    """Collections of this session by name; the demo is always there."""
+    """Collections of this session by name; the emoji demo is always there, the clipart demo where it was built."""
     found = st.session_state.setdefault("collections", {})
-    if DEMO not in found:
-        try:
-            found[DEMO] = cache.demo_collection()
-        except BadInput as err:
-            st.error(str(err))
-            found[DEMO] = Collection(DEMO)
+    for bundled in BUNDLED_COLLECTIONS.values():
+        if bundled.label not in found and (bundled is EMOJI or bundled.built):
+            try:
+                found[bundled.label] = cache.bundled_collection(bundled.link)
+            except BadInput as err:
+                st.error(str(err))
+                found[bundled.label] = Collection(bundled.label)
     return found
 
 
@@ -142,7 +145,7 @@ def add_collection(collection: Collection, report: Callable[[Collection], list[t
         return
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empties the file pickers
     found = collections()
-    if collection.name in found and collection.name != DEMO:
+    if collection.name in found and collection.name not in BUNDLED_LABELS:
         collection = found[collection.name].merged(collection)
     found[collection.name] = collection
     st.session_state["pending_collection"] = collection.name

@@ -6,6 +6,7 @@ import re
 
 import streamlit as st
 
+from similarity.ingest.bundled import EMOJI
 from similarity.ingest.files import IMAGE_SUFFIXES, BadInput, open_image
 from similarity.ingest.space import Space
 from similarity.search.query import PICTURE, TEXT, Query
@@ -34,7 +35,7 @@ EMOJI_EXAMPLES = (
 
 def example_queries(encoder, collection) -> tuple[str, ...]:
     """Suggested queries, only where they were tested: the bundled model on its demo."""
-    demo = cache.demo_collection()
+    demo = cache.bundled_collection(EMOJI.link)
     return EMOJI_EXAMPLES if encoder.icons_only and collection.content_hash == demo.content_hash else ()
 
 

@@ -237,26 +237,27 @@ def _caption_lookup(captions: dict[str, str]) -> dict[str, str]:
 DEMO_COLUMNS = ("subgroup", "keywords")  # the demo's further columns offered as filter fields
 
 
-def load_demo(folder: Path = DEMO_DIR) -> Collection:
-    """The bundled offline demo: emoji pictures with names and emoji groups (subgroup, keywords: filter fields)."""
+def load_listed(folder: Path, name: str, label: str, columns: tuple[str, ...], how: str) -> Collection:
+    """A bundled collection listed by its ``captions.csv``: file, caption, the ``label`` column (its category)
+    and further ``columns`` offered as filter fields; ``how`` says how to build it when it is missing.
+    """
     index = folder / "captions.csv"
     if not index.exists():
-        raise BadInput(f"{index} is missing: run `python -m training.demo --demo {folder}`")
-    collection = Collection("Emoji demo")
+        raise BadInput(f"{index} is missing: run `{how}`")
+    collection = Collection(name)
     with open(index, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             path = folder / row["file"]
+            extra = tuple((c, row[c]) for c in columns if row.get(c))
             collection.items.append(
-                Item(
-                    content_id(path.read_bytes()),
-                    row["file"],
-                    path,
-                    row["caption"],
-                    row["group"],
-                    tuple((c, row[c]) for c in DEMO_COLUMNS if row.get(c)),
-                )
+                Item(content_id(path.read_bytes()), row["file"], path, row["caption"], row[label], extra)
             )
     return collection
+
+
+def load_demo(folder: Path = DEMO_DIR) -> Collection:
+    """The bundled offline demo: emoji pictures with names and emoji groups (subgroup, keywords: filter fields)."""
+    return load_listed(folder, "Emoji demo", "group", DEMO_COLUMNS, f"python -m training.demo --demo {folder}")
 
 
 def load_indexed(name: str, uri: str | None = None):

@@ -6,27 +6,21 @@ are encoded, through the one ingest pipeline
 (:mod:`similarity.ingest.pipeline`), batch by batch, each stored before the
 next starts, so interrupted work resumes and re-opening a collection
 encodes nothing.
-
-``python -m similarity.ingest.space`` writes the bundled demo's vectors
-(``data/demo/vectors.npz``), so a fresh install encodes nothing at all.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from similarity.encoders import Encoder, load_encoder
-from similarity.ingest.collection import Collection, Item, load_demo
-from similarity.ingest.files import BadInput
+from similarity.encoders import Encoder
+from similarity.ingest.collection import Collection, Item
 from similarity.ingest.pipeline import BATCH, Source, encode_new, prepared_batches, store_new
 from similarity.storage.keys import CAPTION, IMAGE, caption_key, image_key_of
-from similarity.storage.paths import DEMO_VECTORS
-from similarity.storage.vectors import EmbeddingStore, write_shipped
+from similarity.storage.vectors import EmbeddingStore
 
 
 @dataclass
@@ -152,19 +146,3 @@ def embed_collection(
         space.item = np.array([i for i, _, _ in kept])
         space.kind = np.array([kind for _, kind, _ in kept])
     return space
-
-
-def ship_demo(encoder: Encoder, path=DEMO_VECTORS) -> int:
-    """Embed the demo collection and write its vectors for shipping; returns their number."""
-    collection = load_demo()
-    with tempfile.TemporaryDirectory() as tmp:
-        space = embed_collection(encoder, EmbeddingStore(tmp, encoder.key), collection)
-    if space.problems:
-        raise BadInput("; ".join(space.problems))
-    keys = [key for _, _, key in vector_rows(collection)]
-    write_shipped(path, encoder.key, keys, space.vectors)
-    return len(keys)
-
-
-if __name__ == "__main__":
-    print(f"wrote {ship_demo(load_encoder('bundled')):,} vectors to {DEMO_VECTORS}")

@@ -17,6 +17,10 @@ DEMO_DIR = DATA_DIR / "demo"
 DEMO_VECTORS = DEMO_DIR / "vectors.npz"  # the demo embedded by the bundled model (python -m similarity.ingest.space)
 DEMO_VIEWS = DEMO_DIR / "views.npz"  # its maps and default clustering (python -m similarity.views.shipped)
 BUNDLED_DIR = DATA_DIR / "models" / "emoji-clip"
+CLIPART_SOURCE = Path("/usr/share/openclipart/svg")  # Debian's openclipart-svg
+CLIPART_DIR = DATA_DIR / "clipart"  # rendered from it at install (python -m similarity.ingest.clipart), not committed
+CLIPART_VECTORS = CLIPART_DIR / "vectors.npz"  # embedded by the bundled model at install, like the demo's
+CLIPART_VIEWS = CLIPART_DIR / "views.npz"
 
 CACHE_ENV = "CLIP_EXPLORER_CACHE"  # the embedding store (a folder or an object-store URI)
 INDEX_ENV = "CLIP_EXPLORER_INDEX"  # indexed collections (default: the embedding store)

@@ -1,8 +1,9 @@
 """The demo's maps and default clustering, computed once and shipped beside its vectors.
 
 A fresh server would otherwise fit every map (t-SNE: tens of seconds on two
-cores) and scan k on the first visit to Map and Clusters. ``data/demo/views.npz``
-holds, for the bundled model and the demo as they are now:
+cores) and scan k on the first visit to Map and Clusters. ``views.npz`` beside
+each bundled collection (:mod:`similarity.ingest.bundled`: ``data/demo/``,
+``data/clipart/``) holds, for the bundled model and the collection as they are now:
 
 - every map (PCA, UMAP, t-SNE x pictures, captions, both) with its
   trustworthiness. PCA ships its mean and two components, so its points and
@@ -15,12 +16,13 @@ holds, for the bundled model and the demo as they are now:
 
 The file is tagged with the model key (the weights' hash) and the demo's
 content hash: a retrained model or a changed demo ignores it and computes
-as before. ``python -m similarity.views.shipped`` (also run by ``make model``)
-writes it again.
+as before. ``python -m similarity.views.shipped [demo|clipart]`` (run by
+``make model`` for the demo, by ``make`` for the clipart) writes it again.
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 import zipfile
@@ -30,10 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from similarity.encoders import Encoder, load_encoder
-from similarity.ingest.collection import load_demo
+from similarity.ingest.bundled import BUNDLED_COLLECTIONS, EMOJI, SHIPPED_VECTORS, Bundled
 from similarity.ingest.space import Space, embed_collection
 from similarity.storage.keys import CAPTION, IMAGE
-from similarity.storage.paths import DEMO_VECTORS, DEMO_VIEWS
 from similarity.storage.vectors import EmbeddingStore
 from similarity.views.clusters import CLUSTERERS, Clustering, KScan, explore_clusters
 from similarity.views.distortion import trustworthiness
@@ -61,7 +62,7 @@ def _pca_place(mean: np.ndarray, components: np.ndarray, queries: np.ndarray) ->
     return ((np.atleast_2d(queries) - mean) @ components.T).astype(np.float32)
 
 
-def ship_views(space: Space, path: Path = DEMO_VIEWS) -> dict[str, float]:
+def ship_views(space: Space, path: Path) -> dict[str, float]:
     """Fit every map and the first clustering of ``space`` and write them to ``path``.
 
     Returns the seconds each fit took on this machine (the figures behind
@@ -114,7 +115,7 @@ def ship_views(space: Space, path: Path = DEMO_VIEWS) -> dict[str, float]:
     return seconds
 
 
-def shipped_tag(path: Path = DEMO_VIEWS) -> str | None:
+def shipped_tag(path: Path = EMOJI.views) -> str | None:
     """The space key (``model key/content hash``) a shipped file was made for; None when absent or unreadable."""
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -123,8 +124,12 @@ def shipped_tag(path: Path = DEMO_VIEWS) -> str | None:
         return None
 
 
-def _read(space: Space, path: Path, prefix: str) -> dict[str, np.ndarray] | None:
-    """The arrays under ``prefix`` when ``path`` was made for this space (model and content); else None."""
+def _read(space: Space, path: Path | None, prefix: str) -> dict[str, np.ndarray] | None:
+    """The arrays under ``prefix`` when ``path`` (default: any bundled collection's views) was made for this
+    space (model and content); else None.
+    """
+    if path is None:
+        return next((found for b in BUNDLED_COLLECTIONS.values() if (found := _read(space, b.views, prefix))), None)
     try:
         with np.load(path, allow_pickle=False) as data:
             if f"{data['model_key']}/{data['content_hash']}" != space.key:
@@ -135,7 +140,7 @@ def _read(space: Space, path: Path, prefix: str) -> dict[str, np.ndarray] | None
     return found or None
 
 
-def shipped_map(space: Space, method: str, kinds: tuple[str, ...], path: Path = DEMO_VIEWS) -> FittedMap | None:
+def shipped_map(space: Space, method: str, kinds: tuple[str, ...], path: Path | None = None) -> FittedMap | None:
     """The shipped ``method`` map of the rows of ``kinds``, as :func:`~similarity.views.maps.fit_map` gives it;
     None when there is none for this space.
     """
@@ -167,7 +172,7 @@ def shipped_clustering(
     k: int | None,
     reduce: int,
     n_known: int,
-    path: Path = DEMO_VIEWS,
+    path: Path | None = None,
 ) -> Clustering | None:
     """The shipped clustering when it was made for this space with exactly these parameters; else None."""
     data = _read(space, path, "clusters.")
@@ -185,19 +190,20 @@ def shipped_clustering(
         return None
 
 
-def demo_space(encoder: Encoder) -> Space:
-    """The demo as the app sees it: its shipped vectors (encoded afresh only when they are another model's)."""
+def bundled_space(encoder: Encoder, bundled: Bundled = EMOJI) -> Space:
+    """A bundled collection as the app sees it: its shipped vectors (encoded afresh only for another model)."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = EmbeddingStore(tmp, encoder.key, shipped=(DEMO_VECTORS,), dim=encoder.dim)
-        return embed_collection(encoder, store, load_demo())
+        store = EmbeddingStore(tmp, encoder.key, shipped=SHIPPED_VECTORS, dim=encoder.dim)
+        return embed_collection(encoder, store, bundled.load())
 
 
-def ship_demo_views(encoder: Encoder, path: Path = DEMO_VIEWS) -> dict[str, float]:
-    """Write the demo's views for ``encoder`` (the bundled model); returns the seconds each fit took."""
-    return ship_views(demo_space(encoder), path)
+def ship_bundled_views(encoder: Encoder, bundled: Bundled = EMOJI) -> dict[str, float]:
+    """Write a bundled collection's views for ``encoder`` (the bundled model); returns the seconds each fit took."""
+    return ship_views(bundled_space(encoder, bundled), bundled.views)
 
 
 if __name__ == "__main__":
-    for what, seconds in ship_demo_views(load_encoder("bundled")).items():
+    chosen = BUNDLED_COLLECTIONS[sys.argv[1] if len(sys.argv) > 1 else EMOJI.link]
+    for what, seconds in ship_bundled_views(load_encoder("bundled"), chosen).items():
         print(f"{what}: {seconds:.2f} s")
-    print(f"wrote {DEMO_VIEWS} ({DEMO_VIEWS.stat().st_size / 1024:.0f} KB)")
+    print(f"wrote {chosen.views} ({chosen.views.stat().st_size / 1024:.0f} KB)")
