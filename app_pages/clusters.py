@@ -18,7 +18,7 @@ from similarity.views.maps import PROJECTORS
 from similarity.views.plots import k_scan, label_counts
 from similarity.words import plural
 from ui import cache
-from ui.filters import filter_panel
+from ui.filters import filter_panel, remember_clusters
 from ui.state import active_collection, page_header, require_space
 from ui.widgets import export_buttons, full_table, item_grid
 
@@ -79,11 +79,13 @@ if vocabulary and candidates == parse_labels(", ".join(vocabulary)):
     agree = name_agreement(result.labels, names, [i.label for i in items])
     st.caption(f"Automatic names agree with the most common true category in {agree} of {len(names)} clusters.")
 
+# Numbered, since two clusters can get the same name; a filter field on every page from now on.
+groups = [f"{int(c) + 1}. {names[int(c)]}" if c >= 0 else "noise" for c in result.labels]
+remember_clusters(active_collection(), space, rows, groups)
+
 map_method = st.selectbox("Map", list(PROJECTORS), key="cluster_map")
 try:
     fitted = cache.fitted_map(space, map_method, kinds)
-    # Numbered, since two clusters can get the same name.
-    groups = [f"{int(c) + 1}. {names[int(c)]}" if c >= 0 else "noise" for c in result.labels]
     hover = [f"{i.caption or i.source} → {g}" for i, g in zip(items, groups)]
     # Each cluster's number at its centre: at 1024 px, 15 palette colours are hard to tell apart.
     centres = {g: g.split(".")[0] for g in set(groups) if g != "noise"}

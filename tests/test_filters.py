@@ -1,5 +1,6 @@
 """Metadata filters: a collection's fields, Filter masks, LanceDB's where agreeing with memory, the pages narrowed."""
 
+import json
 import os
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from similarity.search.filters import Condition, Filter, indexed_mask, narrowed,
 from similarity.storage.items import ItemTable
 from similarity.storage.lance import connect
 from similarity.storage.paths import ALLOWED_FOLDERS
-from ui.filters import widget_key
+from ui.filters import CLUSTER, widget_key
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DAY = 86_400.0
@@ -263,3 +264,50 @@ def test_uploads_keep_a_csv_s_further_columns(make_image):
     path = make_image("up/a.png")
     collection = load_files("up", [("a.png", path)], {"a.png": "cat"}, {"a.png": {"price": "3"}})
     assert collection.items[0].extra == (("price", "3"),) and collection.items[0].caption == "cat"
+
+
+def test_the_clusters_page_gives_a_cluster_field_that_narrows_the_other_pages(app, demo):
+    app.switch_page("app_pages/clusters.py").run()
+    fields = collection_fields(demo)
+    picker = app.sidebar.multiselect(key=widget_key(fields, ""))
+    assert CLUSTER in picker.options
+    picker.set_value([CLUSTER]).run()
+    # numbered as on the page: the first cluster's members, counted from the page's own export table
+    shown = next(v for v in app.sidebar.multiselect(key=widget_key(fields, CLUSTER)).options if v.startswith("1. "))
+    first, members = shown.rsplit(" (", 1)  # "1. Animals & Nature (226)"
+    app.sidebar.multiselect(key=widget_key(fields, CLUSTER)).set_value([first]).run()
+    app.switch_page("app_pages/search.py").run()
+    said = [c.value for c in app.caption if c.value.startswith("The filter keeps")]
+    assert said and f"{CLUSTER}: {first}" in said[0], said
+    kept = int(said[0].split()[3].replace(",", ""))
+    assert 0 < kept == int(members.rstrip(")").replace(",", "")) < 1861
+    app.switch_page("app_pages/clusters.py").run()  # clustering what the cluster filter kept...
+    assert not app.exception
+    assert shown in app.sidebar.multiselect(key=widget_key(fields, CLUSTER)).options  # ...does not redefine it
+
+
+def test_a_link_carries_the_filter_and_a_bad_one_is_named(app, demo):
+    flags = sum(item.label == "Flags" for item in demo.items)
+    _filter_by_category(app, demo, "app_pages/search.py", "Flags")
+    app.text_input(key="query_text").set_value("a red fruit").run()
+    link = dict(app.query_params)
+    assert json.loads(link["filter"]) == [{"field": CATEGORY, "keep": ["Flags"]}]
+    fresh = AppTest.from_file(APP, default_timeout=180)
+    fresh.session_state["store_root"] = app.session_state["store_root"]
+    fresh.query_params.update(link)
+    fresh.switch_page("app_pages/search.py").run()
+    assert not fresh.exception and not fresh.warning
+    assert f"The filter keeps {flags:,} of 1,861 items: category: Flags." in [c.value for c in fresh.caption]
+    bad = AppTest.from_file(APP, default_timeout=180)
+    bad.session_state["store_root"] = app.session_state["store_root"]
+    bad.query_params.update({"filter": json.dumps([{"field": "no such", "keep": ["x"]}, {"nonsense": 1}])})
+    bad.switch_page("app_pages/search.py").run()
+    assert not bad.exception
+    assert any("its filter is not a list of conditions" in w.value for w in bad.warning), bad.warning
+    bad = AppTest.from_file(APP, default_timeout=180)
+    bad.session_state["store_root"] = app.session_state["store_root"]
+    bad.query_params.update({"filter": json.dumps([{"field": "no such", "keep": ["x"]}, {"field": SIZE, "low": 5}])})
+    bad.switch_page("app_pages/search.py").run()
+    assert not bad.exception
+    warned = " ".join(w.value for w in bad.warning)
+    assert "no field 'no such'" in warned and "does not fit" in warned

@@ -5,12 +5,15 @@ of the three pages (:func:`filter_panel`); its values are kept in
 ``st.session_state`` (a page's widgets are its own in Streamlit: each page's
 panel starts from the values last picked on any of them).
 The fields are computed once per collection and the narrowed space once per
-filter, for the whole server (:mod:`ui.shared`).
+filter, for the whole server (:mod:`ui.shared`). The clusters last shown on
+the Clusters page are one more field of this session ("3. flowers"), and a
+shared link carries the filter (:func:`filter_from_link`, :func:`link_of`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from datetime import date, datetime, timedelta, timezone
 
@@ -18,7 +21,7 @@ import numpy as np
 import streamlit as st
 
 from similarity.ingest.collection import Collection
-from similarity.ingest.fields import CHOICE, DATE, SIZE, TEXT, Field, Fields, collection_fields
+from similarity.ingest.fields import CHOICE, DATE, SIZE, TEXT, Field, Fields, choice_field, collection_fields
 from similarity.ingest.space import Space
 from similarity.limits import MAX_QUERY_CHARS
 from similarity.search.filters import Condition, Filter, indexed_mask, narrowed
@@ -28,12 +31,42 @@ from similarity.words import plural
 from ui.shared import shared
 
 SAVED = "filter_saved"  # widget key -> value, kept while pages without the panel are shown
+CLUSTER = "cluster (Clusters page)"
+NOT_CLUSTERED = "(not clustered)"
+_CLUSTERS = "clusters_field"  # fields key -> one cluster name per item, from the Clusters page
+_APPLIED = "filter_applied"  # fields key -> the Filter the pages use now (for shared links)
 
 
 def fields_of(collection: Collection) -> Fields:
-    """The collection's fields, computed once per server (picture headers are read once)."""
+    """The collection's fields (computed once per server: picture headers are read once), and this session's
+    clusters from the Clusters page."""
     key = (collection.content_hash, collection.extras_hash, collection.indexed_in)
-    return shared("fields", key, lambda: collection_fields(collection))
+    fields = shared("fields", key, lambda: collection_fields(collection))
+    clusters = st.session_state.get(_CLUSTERS, {}).get(fields.key)
+    if clusters is None:
+        return fields
+    return Fields({**fields.by_name, CLUSTER: choice_field(CLUSTER, clusters)}, fields.n, fields.key, fields.root)
+
+
+def remember_clusters(collection: Collection, space: Space, rows: np.ndarray, names: list[str]) -> None:
+    """The Clusters page's clusters (``names``: one per row of ``rows``) as a filter field, unless the filter
+    itself picks clusters: clustering what a cluster filter kept must not redefine that filter."""
+    fields = fields_of(collection)
+    if CLUSTER in st.session_state.get(SAVED, {}).get(widget_key(fields, ""), ()):
+        return
+    values = np.full(fields.n, NOT_CLUSTERED, dtype=object)
+    values[space.item[rows]] = names
+    known = st.session_state.setdefault(_CLUSTERS, {})
+    if fields.key not in known or not np.array_equal(known[fields.key], values):
+        known[fields.key] = values
+        st.rerun()  # the sidebar's panel, drawn before the clustering, offers the new field at once
+
+
+def _clusters_tag(flt: Filter, fields: Fields) -> str:
+    """What a cluster condition depends on: this session's clustering (another k, other members)."""
+    if not any(c.field == CLUSTER for c in flt.conditions):
+        return ""
+    return hashlib.sha256("\n".join(fields[CLUSTER].values.tolist()).encode()).hexdigest()[:12]
 
 
 def widget_key(fields: Fields, name: str) -> str:
@@ -58,15 +91,17 @@ def filter_panel(space: Space, collection: Collection) -> Space:
         flt = _widgets(fields)
         for note in fields.notes:
             st.caption(note)
+    st.session_state.setdefault(_APPLIED, {})[fields.key] = flt
     if not flt:
         return space
+    clusters = _clusters_tag(flt, fields)
 
     def compute():
         keep = kept_by(flt, fields, collection)
-        tag = hashlib.sha256(f"{fields.key}/{flt.key}".encode()).hexdigest()[:12]
+        tag = hashlib.sha256(f"{fields.key}/{flt.key}/{clusters}".encode()).hexdigest()[:12]
         return int(keep.sum()), narrowed(space, keep, tag)
 
-    n_kept, small = shared("narrowed", (space.key, fields.key, flt.key), compute)
+    n_kept, small = shared("narrowed", (space.key, fields.key, flt.key, clusters), compute)
     said = flt.describe(fields)
     if n_kept == 0 or len(small.vectors) == 0:
         st.info(
@@ -163,3 +198,53 @@ def _date_range(f: Field, key: str, low: float, high: float, last) -> tuple[Cond
 
 def _midnight(day: date) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
+
+
+def link_of(collection: Collection) -> str | None:
+    """The filter the pages use now, as a link's ``filter`` value (JSON); None when there is none."""
+    flt = st.session_state.get(_APPLIED, {}).get(fields_of(collection).key)
+    if not flt:
+        return None
+    return json.dumps([{k: v for k, v in vars(c).items() if v is not None} for c in flt.conditions])
+
+
+def filter_from_link(collection: Collection, text: str) -> list[str]:
+    """Set the filter widgets from a link's ``filter`` value; returns what could not be used."""
+    fields = fields_of(collection)
+    try:
+        asked = json.loads(text) if len(text) <= 4 * MAX_QUERY_CHARS else None
+        conditions = [Condition(**c) for c in asked] if isinstance(asked, list) else None
+    except (ValueError, TypeError, RecursionError):
+        conditions = None
+    if conditions is None:
+        return ["its filter is not a list of conditions"]
+    saved, problems, chosen = st.session_state.setdefault(SAVED, {}), [], []
+    for c in conditions:
+        if c.field not in fields:
+            problems.append(f"this collection has no field {str(c.field)[:60]!r} to filter by")
+            continue
+        value = _widget_value(fields[c.field], c)
+        if value is None:
+            problems.append(f"the filter on {c.field!r} does not fit that field")
+            continue
+        chosen.append(c.field)
+        saved[widget_key(fields, c.field)] = value
+    saved[widget_key(fields, "")] = chosen
+    return problems
+
+
+def _widget_value(f: Field, c: Condition):
+    """What ``f``'s widget shows for condition ``c`` (the inverse of :func:`_widget`); None when it cannot."""
+    if f.kind == CHOICE and isinstance(c.keep, list):
+        return [v for v in c.keep if v in f.choices] or None
+    if f.kind == TEXT and isinstance(c.contains, str):
+        return c.contains[:MAX_QUERY_CHARS]
+    if not f.ranged or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (c.low, c.high)):
+        return None
+    low, high = f.bounds()
+    picked = (min(max(min(c.low, c.high), low), high), max(min(max(c.low, c.high), high), low))
+    if f.kind == DATE:
+        return tuple(datetime.fromtimestamp(v, timezone.utc).date() for v in picked)
+    if f.name == SIZE:
+        return (math.floor(picked[0] / 1000), math.ceil(picked[1] / 1000))
+    return tuple(int(round(v)) for v in picked) if f.integer else picked

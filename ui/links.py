@@ -1,4 +1,4 @@
-"""A link that carries a search: the query, k, the kinds shown and the collection, in the address bar.
+"""A link that carries a search: the query, k, the kinds shown, the collection and its filter, in the address bar.
 
 Opening ``/search?q=a+red+fruit&k=8&show=Both&collection=demo`` in a new
 browser gives the same search, so a teacher can share "this search" with
@@ -15,7 +15,8 @@ from similarity.ingest.bundled import BUNDLED_COLLECTIONS
 from similarity.limits import MAX_QUERY_CHARS, MAX_RESULTS
 from similarity.storage.paths import index_uri
 from ui import cache
-from ui.state import DEMO, collections
+from ui.filters import filter_from_link, link_of
+from ui.state import DEMO, active_collection, collections
 from ui.widgets import KIND_FILTERS
 
 # A link names a bundled collection by its short name ("demo", "clipart"), an indexed one as "indexed:NAME".
@@ -47,6 +48,8 @@ def apply_link() -> None:
             problems.append(f"show = {show!r} is not one of {', '.join(KIND_FILTERS)}")
     if (name := params.get("collection")) is not None:
         problems += _open_collection(name)
+    if (flt := params.get("filter")) is not None:
+        problems += filter_from_link(active_collection(), flt)
     st.session_state["link"] = wanted  # the widgets' first values (ui.state.linked)
     if problems:
         st.warning("This link could not be followed in full: " + "; ".join(problems) + ".")
@@ -80,4 +83,7 @@ def write_link(text: str, k: int, show: str, collection) -> None:
     else:
         st.query_params.clear()  # an upload lives in this browser session only: no link can open it
         return
-    st.query_params.from_dict({"q": text, "k": str(k), "show": show, "collection": where})
+    params = {"q": text, "k": str(k), "show": show, "collection": where}
+    if flt := link_of(collection):
+        params["filter"] = flt
+    st.query_params.from_dict(params)

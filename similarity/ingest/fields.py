@@ -119,8 +119,8 @@ def collection_fields(collection: Collection) -> Fields:
         kind[i] = PurePath(sources[i]).suffix.lower().lstrip(".") or NONE
     size, mtime = _sizes_and_dates(collection, pictures)
     found = [
-        _choice(FOLDER, folder),
-        _choice(FILE_TYPE, kind),
+        choice_field(FOLDER, folder),
+        choice_field(FILE_TYPE, kind),
         _number(SIZE, size),
         Field(MODIFIED, DATE, mtime),
     ]
@@ -130,8 +130,8 @@ def collection_fields(collection: Collection) -> Fields:
         found += [_number(WIDTH, width), _number(HEIGHT, height)]
     else:
         notes.append(f"Width and height are offered for up to {HEADER_READS:,} pictures (this has {len(pictures):,}).")
-    found.append(_choice(HAS_CAPTION, ["yes" if item.caption else "no" for item in items]))
-    found.append(_choice(CATEGORY, [item.label or NONE for item in items]))
+    found.append(choice_field(HAS_CAPTION, ["yes" if item.caption else "no" for item in items]))
+    found.append(choice_field(CATEGORY, [item.label or NONE for item in items]))
     columns = list(dict.fromkeys(c for item in items for c, _ in item.extra))
     for column in columns:
         if column in {f.name for f in found}:
@@ -183,7 +183,7 @@ def _number(name: str, values: np.ndarray) -> Field:
     return Field(name, NUMBER, values, integer=bool(np.all(present == np.round(present))))
 
 
-def _choice(name: str, values: list[str]) -> Field:
+def choice_field(name: str, values: list[str]) -> Field:
     counts = Counter(values)
     array = np.array(values, dtype=object)
     if len(counts) > MAX_FILTER_CHOICES:
@@ -201,7 +201,7 @@ def _typed(name: str, values: list[str]) -> Field:
     dates = [_date(v) for v in given]
     if given and all(d is not None for d in dates):
         return Field(name, DATE, np.array([_date(v) if v else np.nan for v in values], dtype=np.float64))
-    return _choice(name, [v or NONE for v in values])
+    return choice_field(name, [v or NONE for v in values])
 
 
 def _float(text: str) -> float | None:
