@@ -1,15 +1,12 @@
 """Your collection: upload, import a zip or a server folder, type captions."""
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import streamlit as st
 
 from similarity.encoders.base import ModelLoadError
-from similarity.ingest.collection import load_captions_only, load_files, load_folder, load_zip, save_uploads
+from similarity.ingest.collection import load_captions_only, load_files, load_folder
 from similarity.ingest.files import CAPTION_SUFFIXES, IMAGE_SUFFIXES, BadInput, read_caption_table
-from similarity.ingest.zips import remove_old_unpacked
 from similarity.limits import ENCODE_IN_PAGE
 from similarity.storage.items import indexed_collections
 from similarity.storage.paths import ALLOWED_FOLDERS, allowed_folders, index_uri
@@ -21,13 +18,10 @@ from ui.state import (
     add_collection,
     host_tools,
     page_header,
-    quota_left,
     show_report,
-    spend_quota,
     store_root,
-    unpacked_root,
-    uploads_root,
 )
+from ui.uploads import import_zip, save_pictures
 
 page_header("Your collection", "collections")
 
@@ -87,11 +81,10 @@ with uploads_tab:
         )
         if st.button("Add to collection", key="add_uploads", type="primary"):
             try:
-                spend_quota(sum(f.size for f in pictures))
+                saved = save_pictures([(f.name, f.getvalue()) for f in pictures])
             except BadInput as err:
                 st.error(str(err))
                 st.stop()
-            saved = save_uploads([(f.name, f.getvalue()) for f in pictures], uploads_root())
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
             add_collection(load_files(name, saved, typed, extras), report)
 
@@ -100,18 +93,11 @@ with zip_tab:
         "A .zip of pictures (and a captions file)", type=["zip"], key=f"zip_{st.session_state.get('upload_round', 0)}"
     )
     if archive is not None and st.button("Import zip", key="add_zip"):
-        unpacked = unpacked_root()
-        unpacked.mkdir(parents=True, exist_ok=True)
-        remove_old_unpacked(unpacked)
-        target = Path(tempfile.mkdtemp(prefix="zip-", dir=unpacked))
-        (target / "archive.zip").write_bytes(archive.getvalue())
         try:
-            collection = load_zip(target / "archive.zip", target / "files", name, max_bytes=quota_left())
-        except BadInput as err:
-            shutil.rmtree(target, ignore_errors=True)  # a refused zip leaves nothing behind
+            collection = import_zip(archive, name)
+        except BadInput as err:  # a refused zip leaves nothing behind
             st.error(str(err))
         else:
-            spend_quota(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))
             add_collection(collection, report)
 
 with folder_tab:

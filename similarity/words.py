@@ -20,3 +20,14 @@ def number(x: float, digits: int = 2) -> str:
     """
     text = f"{x:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def size(n_bytes: int) -> str:
+    """A size in bytes as a person reads it.
+
+    >>> size(2_000_000_000), size(5_300_000), size(8_000)
+    ('2.0 GB', '5.3 MB', '8 KB')
+    """
+    if n_bytes >= 1e9:
+        return f"{n_bytes / 1e9:,.1f} GB"
+    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:,.0f} KB"

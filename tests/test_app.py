@@ -603,3 +603,34 @@ def test_a_folder_of_two_photos_is_counted_not_given_as_a_share(app, tmp_path, m
     _load_folder(app, tmp_path / "photos", monkeypatch)
     app.switch_page("app_pages/search.py").run()
     assert any(w.value.startswith("Only 0 of the 2 pictures are drawn on a plain background") for w in app.warning)
+
+
+def test_uploads_past_the_sessions_quota_are_refused_with_the_numbers_and_nothing_written(app, make_image, store_root):
+    import io
+    import zipfile
+
+    from similarity.ingest.budget import Usage
+    from similarity.limits import MAX_SESSION_BYTES
+    from similarity.storage.paths import unpacked_folder, uploads_folder
+
+    pictures = [(f"{i}.png", make_image(f"{i}.png", color=(i, 90, 9)).read_bytes(), "image/png") for i in range(3)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data, _ in pictures:
+            archive.writestr(name, data)
+    folders = (uploads_folder(store_root) / "uploads", unpacked_folder(store_root))
+    before = [sorted(folder.rglob("*")) for folder in folders]
+    app.session_state["disk_used"] = Usage(MAX_SESSION_BYTES - 8192, 0)  # two disk blocks left
+    app.switch_page("app_pages/collections.py").run()
+    app.file_uploader(key="uploads_0").set_value(pictures).run()
+    app.button(key="add_uploads").click().run()
+    assert not app.exception and not app.success
+    left = "on disk, but this session has used 2.0 GB in 0 files of its 2.0 GB and 50,000 files; nothing was written"
+    assert [e.value for e in app.error] == [f"3 uploaded files: needs 12 KB in 3 files {left}"]
+    app.file_uploader(key="uploads_0").set_value([]).run()
+    app.file_uploader(key="zip_0").set_value(("three.zip", buffer.getvalue(), "application/zip")).run()
+    app.button(key="add_zip").click().run()
+    assert not app.exception and not app.success
+    assert [e.value for e in app.error] == [f"three.zip: needs 12 KB in 3 files {left}"]
+    assert [sorted(folder.rglob("*")) for folder in folders] == before
+    assert app.selectbox(key="collection_picker").value == "Emoji demo (bundled)"  # what was loaded is kept

@@ -6,6 +6,7 @@ Every case writes one file (or a few) beside a good picture, loads the folder
 
 import io
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from similarity.ingest.collection import load_folder, load_zip
-from similarity.ingest.files import open_image
+from similarity.ingest.files import BadInput, open_image
 
 GOOD = "good.png"
 
@@ -62,6 +63,63 @@ def _symlink_entry(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name)
     info.external_attr = 0o120777 << 16
     return info
+
+
+BAD = _png((50, 50), color=(1, 2, 3))  # the bad entry's data, found again in the zip by its bytes
+
+
+def _forged(name: str, **header) -> bytes:
+    """good.png and ``name`` stored in a zip whose directory says ``header`` of ``name`` (what a reader trusts)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr(GOOD, _png())
+        z.writestr(name, BAD)
+        for field, value in header.items():
+            setattr(z.getinfo(name), field, value)
+    return out.getvalue()
+
+
+def _flipped(data: bytes) -> bytes:
+    """The zip with one byte of the bad entry's data changed: what a damaged download looks like."""
+    at = data.index(BAD) + len(BAD) // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+def _twice() -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as z:
+        warnings.simplefilter("ignore")  # zipfile warns of a duplicate name: the point of this zip
+        z.writestr(GOOD, _png())
+        z.writestr(GOOD, BAD)
+    return out.getvalue()
+
+
+# case id -> (zip bytes, the entry named, its reason, what is on disk afterwards)
+BAD_ENTRIES = {
+    "corrupt CRC": (_flipped(_forged("bad.png")), "bad.png", "damaged in the zip", [GOOD]),
+    "encrypted": (_forged("bad.png", flag_bits=0x1), "bad.png", "encrypted (password-protected)", [GOOD]),
+    "Deflate64": (_forged("bad.png", compress_type=9), "bad.png", "compressed with deflate64 (method 9)", [GOOD]),
+    "size that lies": (_forged("bad.png", file_size=10), "bad.png", "sizes do not match its data", [GOOD]),
+    "file and folder of one name": (
+        _zip({"a": b"a file", "a/b.png": _png(color=(0, 0, 200)), GOOD: _png()}),
+        "a",
+        "a file with the name of a folder",
+        ["a", "a/b.png", GOOD],
+    ),
+    "folder first, then a file of its name": (
+        _zip({"a/b.png": _png(color=(0, 0, 200)), "a": b"a file", GOOD: _png()}),
+        "a",
+        "a file with the name of a folder",
+        ["a", "a/b.png", GOOD],
+    ),
+    "Windows drive paths": (
+        _zip({"C:/x.png": _png(), "D:\\y.png": _png(), GOOD: _png()}),
+        "C:/x.png",
+        "unsafe path",
+        [GOOD],
+    ),
+    "one name twice": (_twice(), GOOD, "a second entry of this name", [GOOD]),
+}
 
 
 # case id -> (files to write beside good.png, expected problem: (file, reason) or None if accepted)
@@ -152,6 +210,46 @@ def test_hostile_zips_are_refused_or_cleaned(tmp_path, case, members, message):
     assert [i.source for i in collection.items] == [GOOD]
     assert any(message in p for p in collection.problems), collection.problems
     assert not (tmp_path / "escape.png").exists() and not (tmp_path / "out" / "link.png").exists()
+
+
+@pytest.mark.parametrize("case", list(BAD_ENTRIES))
+def test_unusable_zip_entries_are_named_and_leave_nothing_on_disk(tmp_path, case):
+    data, name, reason, on_disk = BAD_ENTRIES[case]
+    (tmp_path / "in.zip").write_bytes(data)
+    collection = load_zip(tmp_path / "in.zip", tmp_path / "out")
+    assert GOOD in [i.source for i in collection.items]
+    assert any(p.startswith(f"{name}: ") and reason in p for p in collection.problems), collection.problems
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == on_disk
+    assert (tmp_path / "out" / GOOD).read_bytes() == _png()
+
+
+@pytest.mark.parametrize(
+    "path,message",
+    [
+        ("pics\x00/../etc", "pics\\x00/../etc: a folder name cannot contain a NUL byte"),
+        ("loop", "loop: a symbolic link loop"),
+    ],
+)
+def test_a_server_folder_with_a_nul_byte_or_a_link_loop_is_named(tmp_path, path, message):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(BadInput) as refused:
+        load_folder(tmp_path / path, allowed=[tmp_path])
+    assert message in str(refused.value), refused.value
+
+
+@pytest.mark.parametrize(
+    "data,reason",
+    [
+        (b"[" * 5_000 + b"]" * 5_000, "JSON nested 5,000 deep; the limit is 32"),
+        (b'{"good.png": ' + b"9" * 4_301 + b"}", "a number of 4,301 characters; the limit is 100"),
+    ],
+)
+def test_hostile_json_captions_are_named_and_the_pictures_kept(tmp_path, data, reason):
+    (tmp_path / GOOD).write_bytes(_png())
+    (tmp_path / "captions.json").write_bytes(data)
+    collection = load_folder(tmp_path, allowed=[tmp_path])
+    assert [i.source for i in collection.items] == [GOOD]
+    assert collection.problems == [f"captions.json: {reason}"]
 
 
 def test_html_markdown_and_control_characters_in_captions_stay_plain_text(tmp_path):

@@ -403,3 +403,37 @@ def test_a_path_caption_header_in_a_csv_list_is_not_a_file(pictures, tmp_path):
     listed.write_text(f"path,caption\n{sorted(pictures.glob('*.png'))[0]},from the list\n")
     report = gather([listed], {}, tmp_path / "unpacked")
     assert [s.caption for s in report.sources] == ["from the list"] and not report.problems
+
+
+def test_further_csv_columns_become_filter_fields_of_the_indexed_collection(demo, pictures, tmp_path):
+    from similarity.ingest.fields import NUMBER, collection_fields
+    from similarity.search.filters import Condition, Filter, indexed_mask
+
+    rows = ["file,caption,price,shelf"]
+    for i, item in enumerate(demo.items[:40]):
+        rows.append(f"{item.image_path.name},{item.caption},{i + 0.5},{'top' if i < 10 else 'bottom'}")
+    (tmp_path / "shop.csv").write_text("\n".join(rows) + "\n")
+    index = str(tmp_path / "db")
+    assert main([str(pictures), "--collection", "shop", "--captions", str(tmp_path / "shop.csv"), "--index", index]) == 0
+    collection = load_indexed("shop", index)
+    fields = collection_fields(collection)
+    assert fields["price"].kind == NUMBER and set(fields["shelf"].choices) == {"top", "bottom"}
+    table = ItemTable(connect(index), "shop")
+    sources = np.array([item.source for item in collection.items], dtype=object)
+    cheap = Filter((Condition("price", low=0.0, high=9.9), Condition("shelf", keep=("top",))))
+    kept = indexed_mask(cheap, fields, table, sources)
+    assert sorted(collection.items[i].caption for i in np.flatnonzero(kept)) == sorted(
+        item.caption for item in demo.items[:10]
+    )
+
+
+def test_an_item_table_from_before_further_columns_is_read_and_extended(bundled, pictures, tmp_path):
+    import pyarrow as pa
+
+    db = connect(str(tmp_path / "db"))
+    old = pa.table({"path": ["/gone/a.png"], "caption": ["an old row"], "size": [1], "mtime": [0.0], "id": ["x"]})
+    db.create_table("items__shop", old)
+    assert load_indexed("shop", db.uri).items[0].caption == "an old row"  # read, not set aside as damaged
+    run(bundled, db, [pictures])
+    table = ItemTable(db, "shop")
+    assert not table.set_aside and table.rows().num_rows == 41

@@ -17,8 +17,7 @@ from similarity.ingest.bundled import BUNDLED_COLLECTIONS, EMOJI
 from similarity.ingest.collection import Collection
 from similarity.ingest.files import BadInput, on_plain_background, plain_background_count
 from similarity.ingest.space import Space
-from similarity.limits import MAX_SESSION_BYTES
-from similarity.storage.paths import default_root, unpacked_folder, uploads_folder
+from similarity.storage.paths import default_root
 from similarity.words import plural
 from ui import cache
 from ui.shared import shared
@@ -87,34 +86,9 @@ def store_root() -> Path:
     return Path(st.session_state.get("store_root") or default_root())
 
 
-def uploads_root() -> Path:
-    """Where this server keeps uploaded pictures (beside the store)."""
-    return uploads_folder(store_root()) / "uploads"
-
-
-def unpacked_root() -> Path:
-    """Where this server unpacks zips: a folder of their own, cleaned of old ones."""
-    return unpacked_folder(store_root())
-
-
 def host_tools() -> bool:
     """Store-wide actions (clearing everyone's vectors) only when the host switched them on."""
     return os.environ.get(HOST_TOOLS) == "1"
-
-
-def quota_left() -> int:
-    """Bytes this session may still upload or unpack."""
-    return max(0, MAX_SESSION_BYTES - st.session_state.get("bytes_used", 0))
-
-
-def spend_quota(n_bytes: int) -> None:
-    """Count ``n_bytes`` against this session's disk quota; BadInput when it would overflow."""
-    if n_bytes > quota_left():
-        raise BadInput(
-            f"{n_bytes / 1e6:,.0f} MB is more than this session's {quota_left() / 1e6:,.0f} MB left "
-            f"of {MAX_SESSION_BYTES / 1e9:.0f} GB for uploads"
-        )
-    st.session_state["bytes_used"] = st.session_state.get("bytes_used", 0) + n_bytes
 
 
 def collections() -> dict[str, Collection]:

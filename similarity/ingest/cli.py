@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from similarity.encoders import load_encoder
-from similarity.ingest.files import BadInput, read_captions
+from similarity.ingest.files import BadInput, read_caption_table
 from similarity.ingest.indexer import gather, index_local, int8_check, lacking_vectors, prune
 from similarity.ingest.pipeline import BATCH
 from similarity.ingest.ray_runner import index_ray
@@ -36,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="+", type=Path, help="folders, zips, CSV lists (path,caption) or pictures")
     parser.add_argument("--collection", required=True, help="the name the app lists it under")
     parser.add_argument("--model", default="bundled", help="bundled, ARCH/TAG or ARCH:WEIGHTS_FILE")
-    parser.add_argument("--captions", type=Path, help="a CSV of file,caption rows (matched by path or file name)")
+    parser.add_argument(
+        "--captions",
+        type=Path,
+        help="a CSV of file,caption[,more…] rows, matched by path or file name (more columns: filter fields)",
+    )
     parser.add_argument("--index", default=None, help=f"LanceDB folder or URI (default: {index_uri()})")
     parser.add_argument("--batch", type=_positive, default=BATCH, help="pictures encoded together")
     parser.add_argument("--workers", type=_positive, default=2, help="threads decoding pictures (local runner)")
@@ -50,14 +54,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     uri = args.index or index_uri()
     try:
-        captions = read_captions(args.captions.name, args.captions.read_bytes()) if args.captions else {}
+        captions, extras = (
+            read_caption_table(args.captions.name, args.captions.read_bytes()) if args.captions else ({}, {})
+        )
         encoder = load_encoder(args.model)
         vectors = EmbeddingStore(uri, encoder.key, dim=encoder.dim)
         db = connect(uri)
     except (BadInput, OSError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    report = gather(args.paths, captions, unpacked_folder(uri))
+    report = gather(args.paths, captions, unpacked_folder(uri), extras)
     try:
         items = ItemTable(db, args.collection)  # a damaged one is set aside: its files are indexed again
         prune(report, items, args.paths)  # first: a folder emptied since the last run forgets its files

@@ -13,7 +13,9 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
+from similarity.ingest.budget import DiskBudget, Quota
 from similarity.ingest.files import (
     CAPTION_SUFFIXES,
     IMAGE_SUFFIXES,
@@ -23,8 +25,9 @@ from similarity.ingest.files import (
     open_image,
     read_caption_table,
 )
-from similarity.ingest.zips import MAX_ZIP_BYTES, unpack_zip
-from similarity.storage.items import ItemTable
+from similarity.ingest.zips import unpack_zip
+from similarity.limits import MAX_ZIP_BYTES
+from similarity.storage.items import EXTRA, ItemTable, extra_columns
 from similarity.storage.keys import content_id, text_id
 from similarity.storage.lance import connect
 from similarity.storage.paths import ALLOWED_FOLDERS, DEMO_DIR, allowed_folders, index_uri
@@ -113,13 +116,22 @@ def load_folder(folder: Path, name: str | None = None, allowed: list[Path] | Non
             f"Loading folders from the server is off. The host can allow some with {ALLOWED_FOLDERS}="
             "/path/one:/path/two before starting the app."
         )
-    real = Path(folder).expanduser().resolve()
-    if not _inside(real, roots):
-        raise BadInput(
-            f"{folder}: outside the folders the host allows ({', '.join(map(str, roots))}; set by {ALLOWED_FOLDERS})"
-        )
-    if not real.is_dir():
-        raise BadInput(f"{folder}: no such folder")
+    shown = str(folder).replace("\0", "\\x00")  # the operating system cannot even look such a name up
+    if shown != str(folder):
+        raise BadInput(f"{shown}: a folder name cannot contain a NUL byte (\\x00)")
+    try:
+        real = Path(folder).expanduser().resolve()
+        if not _inside(real, roots):
+            raise BadInput(
+                f"{folder}: outside the folders the host allows ({', '.join(map(str, roots))}; "
+                f"set by {ALLOWED_FOLDERS})"
+            )
+        if not real.is_dir():
+            raise BadInput(f"{folder}: no such folder")
+    except RuntimeError as err:  # Python before 3.13 says a loop this way (3.13: OSError, too many levels)
+        raise BadInput(f"{folder}: a symbolic link loop, cannot be opened") from err
+    except OSError as err:  # a name too long, a link loop, no permission
+        raise BadInput(f"{folder}: cannot be opened ({err.strerror or err})") from err
     files, outside = [], []
     for p in sorted(real.rglob("*")):
         if p.is_file():
@@ -158,14 +170,22 @@ def load_captions_only(name: str, captions: list[str]) -> Collection:
     return _build(name, [], {f"line {i + 1}": c for i, c in enumerate(captions) if c.strip()})
 
 
-def load_zip(path: Path, extract_to: Path, name: str | None = None, max_bytes: int = MAX_ZIP_BYTES) -> Collection:
-    """Images and caption files from a zip, refusing unsafe or oversized ones.
+def load_zip(
+    source: Path | BinaryIO,
+    extract_to: Path,
+    name: str | None = None,
+    max_bytes: int = MAX_ZIP_BYTES,
+    quota: Quota | None = None,
+    budget: DiskBudget | None = None,
+) -> Collection:
+    """Images and caption files from a zip (a path, or an uploaded file), refusing unsafe or oversized ones.
 
-    Sizes, entry count and compression ratio are checked before anything is
-    written; ``max_bytes`` caps what it may unpack (e.g. a visitor's quota left).
+    Sizes, entry count, compression ratio, the visitor's ``quota`` and the
+    server's disk ``budget`` are checked before anything is written
+    (:func:`similarity.ingest.zips.unpack_zip`).
     """
-    files, problems = unpack_zip(path, extract_to, max_bytes)
-    collection = _build(name or Path(path).stem, files)
+    files, problems = unpack_zip(source, extract_to, max_bytes, quota, budget)
+    collection = _build(name or Path(getattr(source, "name", None) or source).stem, files)
     collection.problems[:0] = problems
     return collection
 
@@ -270,5 +290,6 @@ def load_indexed(name: str, uri: str | None = None):
     for row in rows:
         path = Path(row["path"]) if row["id"] else None
         item_id = row["id"] or text_id(row["caption"])
-        collection.items.append(Item(item_id, row["path"], path, row["caption"]))
+        collection.items.append(Item(item_id, row["path"], path, row["caption"], extra=extra_columns(row[EXTRA])))
     return Collection(name, indexed_in=uri).merged(collection)
+

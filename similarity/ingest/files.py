@@ -10,10 +10,13 @@ import csv
 import io
 import json
 import random
+import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from similarity.limits import MAX_JSON_DEPTH, MAX_JSON_DIGITS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 CAPTION_SUFFIXES = {".csv", ".json"}
@@ -141,10 +144,14 @@ def read_caption_table(name: str, data: bytes) -> tuple[dict[str, str], dict[str
     except UnicodeDecodeError as err:
         raise BadInput(f"{name}: not UTF-8 text (byte {err.start}); save it as UTF-8") from err
     if name.lower().endswith(".json"):
+        if (depth := _json_depth(text)) > MAX_JSON_DEPTH:
+            raise BadInput(f"{name}: JSON nested {depth:,} deep; the limit is {MAX_JSON_DEPTH}")
         try:
-            obj = json.loads(text)
+            obj = json.loads(text, parse_int=_json_number, parse_float=_json_number)
         except json.JSONDecodeError as err:
             raise BadInput(f"{name}: malformed JSON ({err.msg} at line {err.lineno})") from err
+        except ValueError as err:  # from _json_number
+            raise BadInput(f"{name}: {err}") from err
         if not isinstance(obj, dict) or not all(isinstance(v, str) for v in obj.values()):
             raise BadInput(f'{name}: expected a JSON object {{"file name": "caption", ...}}')
         return {str(k): v.strip() for k, v in obj.items() if v.strip()}, {}
@@ -174,3 +181,20 @@ def read_caption_table(name: str, data: bytes) -> tuple[dict[str, str], dict[str
         if any(values.values()):
             extras[row[0].strip()] = {c: v for c, v in values.items() if v}
     return out, extras
+
+
+def _json_depth(text: str) -> int:
+    """How deep JSON text nests, counted before parsing (Python's parser fails past ~1,000 levels)."""
+    brackets = re.sub(r"[^][{}]", "", re.sub(r'"(?:[^"\\]|\\.)*"', "", text))  # strings hold no nesting
+    depth = deepest = 0
+    for bracket in brackets:
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _json_number(digits: str) -> float:
+    """A JSON number, unless too long to be anything but an attack (Python refuses ints over 4,300 digits)."""
+    if len(digits) > MAX_JSON_DIGITS:
+        raise ValueError(f"a number of {len(digits):,} characters; the limit is {MAX_JSON_DIGITS}")
+    return float(digits)

@@ -14,6 +14,7 @@ again, its row kept once. The command line is :mod:`similarity.ingest.cli`.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from similarity.encoders.onnx_runtime import OnnxTowers, int8_towers
-from similarity.ingest.files import IMAGE_SUFFIXES, BadInput, clean_caption, read_captions
+from similarity.ingest.files import IMAGE_SUFFIXES, BadInput, clean_caption, read_caption_table
 from similarity.ingest.pipeline import BATCH, Source, decode, encode_new, prepared_batches, store_new
 from similarity.ingest.zips import unpack_zip
-from similarity.storage.items import ItemTable
+from similarity.storage.items import EXTRA, ItemTable
 from similarity.storage.keys import caption_key, content_id, image_key_of
 from similarity.storage.vectors import EmbeddingStore
 
@@ -46,11 +47,18 @@ class Report:
     seen_ids: set[str] = field(default_factory=set)
     repair: set[str] = field(default_factory=set)  # paths indexed and unchanged whose vectors are missing
     repaired: int = 0  # of those, files encoded again
+    extras: dict[Path, dict[str, str]] = field(default_factory=dict)  # path -> a captions CSV's further columns
 
 
-def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Report:
-    """Every picture under ``paths`` (folders, zips, CSV lists, single files); problems named."""
+def gather(
+    paths: list[Path], captions: dict[str, str], unpack_to: Path, extras: dict[str, dict[str, str]] | None = None
+) -> Report:
+    """Every picture under ``paths`` (folders, zips, CSV lists, single files); problems named.
+
+    ``captions`` and ``extras`` (a captions CSV's further columns) are matched by path or file name.
+    """
     report = Report()
+    extras = dict(extras or {})
     for given in paths:
         try:
             if given.is_dir():
@@ -62,8 +70,9 @@ def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Repo
                 report.problems += [f"{given}: {p}" for p in problems]
                 report.sources += [Source(f) for _, f in files if f.suffix.lower() in IMAGE_SUFFIXES]
             elif given.suffix.lower() == ".csv":
-                rows = read_captions(given.name, given.read_bytes())
+                rows, more = read_caption_table(given.name, given.read_bytes())
                 report.sources += [Source((given.parent / p).resolve(), c) for p, c in rows.items()]
+                extras.update({str((given.parent / p).resolve()): v for p, v in more.items()})
             elif given.suffix.lower() in IMAGE_SUFFIXES:
                 report.sources.append(Source(given.resolve()))
             else:
@@ -75,6 +84,10 @@ def gather(paths: list[Path], captions: dict[str, str], unpack_to: Path) -> Repo
         report.sources = [
             Source(s.path, s.caption or captions.get(str(s.path)) or by_name.get(s.path.name)) for s in report.sources
         ]
+    if extras:
+        by_name = {Path(k).name: v for k, v in extras.items()}
+        found = {s.path: extras.get(str(s.path)) or by_name.get(s.path.name) for s in report.sources}
+        report.extras = {path: extra for path, extra in found.items() if extra}
     by_path: dict[Path, Source] = {}  # a file given twice (a folder and a CSV) is indexed once, with its caption
     for s in report.sources:
         if s.path not in by_path or (s.caption and not by_path[s.path].caption):
@@ -201,6 +214,7 @@ def commit(vectors: EmbeddingStore, items: ItemTable, good: list, encoded: dict,
             "size": size,
             "mtime": mtime,
             "id": cid,
+            EXTRA: json.dumps(report.extras[s.path]) if s.path in report.extras else None,
         }
         for s, cid, size, mtime in good
     ]

@@ -20,6 +20,7 @@ are kept, so nothing is encoded twice).
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from similarity.storage.lance import connect, table_name
 from similarity.storage.paths import index_uri
 
 ITEMS = "items__"
+EXTRA = "extra"  # a JSON object of the captions CSV's further columns (null: none); older tables lack it
 ITEM_SCHEMA = pa.schema(
     [
         pa.field("path", pa.string()),
@@ -37,9 +39,19 @@ ITEM_SCHEMA = pa.schema(
         pa.field("size", pa.int64()),
         pa.field("mtime", pa.float64()),
         pa.field("id", pa.string()),
+        pa.field(EXTRA, pa.string()),
     ]
 )
 log = logging.getLogger(__name__)
+
+
+def extra_columns(stored: str | None) -> tuple[tuple[str, str], ...]:
+    """A row's further CSV columns as the indexer stored them (JSON); nothing when absent or unreadable."""
+    try:
+        found = json.loads(stored) if stored else {}
+    except ValueError:
+        return ()
+    return tuple((str(k), str(v)) for k, v in found.items()) if isinstance(found, dict) else ()
 
 
 def _open(db, name: str):
@@ -54,8 +66,10 @@ def _latest(table):
 
 def _readable_rows(table) -> pa.Table:
     rows = _latest(table).to_arrow()
-    if missing := [f.name for f in ITEM_SCHEMA if f.name not in rows.column_names]:
+    if missing := [f.name for f in ITEM_SCHEMA if f.name not in rows.column_names and f.name != EXTRA]:
         raise ValueError(f"no column {', '.join(missing)}: not an item table")
+    if EXTRA not in rows.column_names:
+        rows = rows.append_column(EXTRA, pa.nulls(len(rows), pa.string()))
     return rows.select(ITEM_SCHEMA.names)
 
 
@@ -119,6 +133,8 @@ class ItemTable:
         batch = pa.Table.from_pylist(rows, schema=ITEM_SCHEMA)
         if self.table is None:
             self.table = self.db.create_table(self.name, schema=ITEM_SCHEMA, exist_ok=True)
+        elif EXTRA not in self.table.schema.names:  # made before further CSV columns were kept
+            self.table.add_columns({EXTRA: "CAST(NULL AS STRING)"})
         self.table.add(batch)
 
     def remove(self, paths: list[str]) -> None:
