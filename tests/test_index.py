@@ -414,7 +414,9 @@ def test_further_csv_columns_become_filter_fields_of_the_indexed_collection(demo
         rows.append(f"{item.image_path.name},{item.caption},{i + 0.5},{'top' if i < 10 else 'bottom'}")
     (tmp_path / "shop.csv").write_text("\n".join(rows) + "\n")
     index = str(tmp_path / "db")
-    assert main([str(pictures), "--collection", "shop", "--captions", str(tmp_path / "shop.csv"), "--index", index]) == 0
+    assert (
+        main([str(pictures), "--collection", "shop", "--captions", str(tmp_path / "shop.csv"), "--index", index]) == 0
+    )
     collection = load_indexed("shop", index)
     fields = collection_fields(collection)
     assert fields["price"].kind == NUMBER and set(fields["shelf"].choices) == {"top", "bottom"}
