@@ -439,3 +439,11 @@ def test_an_item_table_from_before_further_columns_is_read_and_extended(bundled,
     run(bundled, db, [pictures])
     table = ItemTable(db, "shop")
     assert not table.set_aside and table.rows().num_rows == 41
+
+
+def test_the_same_pictures_under_two_collection_names_are_encoded_and_stored_once(bundled, pictures, tmp_path):
+    db = connect(str(tmp_path / "db"))
+    first, second = run(bundled, db, [pictures], "shop"), run(bundled, db, [pictures], "catalogue")
+    assert (first.encoded_images, second.encoded_images, second.indexed) == (40, 0, 40)
+    assert len(EmbeddingStore(db.uri, bundled.key, dim=bundled.dim)) == 40
+    assert indexed_collections(db.uri) == {"shop": 40, "catalogue": 40}
