@@ -20,6 +20,7 @@ from similarity.words import plural
 from ui import cache
 from ui.filters import filter_panel, remember_clusters
 from ui.state import active_collection, page_header, require_space
+from ui.text import plain
 from ui.widgets import export_buttons, full_table, item_grid
 
 page_header("Clusters and zero-shot labels", "clusters")
@@ -46,7 +47,7 @@ if needs_k and not auto_k:
 try:
     result = cache.clustering(space, kinds, method, k, reduce, len(vocabulary))
 except ValueError as err:
-    st.info(str(err))
+    st.info(plain(err))
     st.stop()
 if result.scan is not None:
     st.plotly_chart(
@@ -86,7 +87,7 @@ remember_clusters(active_collection(), space, rows, groups)
 map_method = st.selectbox("Map", list(PROJECTORS), key="cluster_map")
 try:
     fitted = cache.fitted_map(space, map_method, kinds)
-    hover = [f"{i.caption or i.source} → {g}" for i, g in zip(items, groups)]
+    hover = [f"{label} → {g}" for label, g in zip(space.labels(rows), groups)]
     # Each cluster's number at its centre: at 1024 px, 15 palette colours are hard to tell apart.
     centres = {g: g.split(".")[0] for g in set(groups) if g != "noise"}
     st.plotly_chart(
@@ -94,7 +95,7 @@ try:
         key="cluster_map_chart",
     )
 except ValueError as err:
-    st.info(str(err))
+    st.info(plain(err))
 
 st.caption("Every item with its cluster, numbered as on this page:")
 numbers = [int(c) + 1 if c >= 0 else "" for c in result.labels]

@@ -11,6 +11,7 @@ from similarity.views.selection import select_on_map
 from ui import cache, map_pictures
 from ui.filters import colour_choices, colour_groups, filter_panel
 from ui.state import active_collection, page_header, require_space
+from ui.text import plain
 from ui.widgets import between_kinds, export_buttons, gap_switch, item_grid, kind_filter, query_picker
 
 page_header("See the space: maps and angles", "map")
@@ -32,7 +33,7 @@ if closing is not None:
 try:
     fitted = cache.fitted_map(space, method, kinds)
 except ValueError as err:
-    st.info(str(err))
+    st.info(plain(err))
     st.stop()
 rows = map_rows(space.rows(kinds), method)
 report = map_report(fitted, space.vectors[rows], query.vector, k, exclude=query.position_in(rows))

@@ -11,13 +11,13 @@ from ui import cache
 from ui.filters import filter_panel
 from ui.links import write_link
 from ui.state import active_collection, linked, page_header, require_space
+from ui.text import plain
 from ui.widgets import (
     example_queries,
     export_buttons,
     full_table,
     gap_switch,
     kind_filter,
-    plain,
     query_picker,
     result_grid,
 )

@@ -38,6 +38,7 @@ from similarity.storage.vectors import EmbeddingStore
 from similarity.views import clusters, maps, placement, shipped
 from similarity.views.quality import own_pair_quality
 from ui.shared import caches, shared, shared_with_progress, workers
+from ui.text import plain
 
 # --- models, stores, collections -------------------------------------------
 
@@ -75,7 +76,7 @@ def space_of(encoder: Encoder, collection: Collection, root: str) -> Space:
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
-            text = f"Embedding with {encoder.name}: {done:,} of {total:,} new vectors (kept on disk)"
+            text = f"Embedding with {plain(encoder.name)}: {done:,} of {total:,} new vectors (kept on disk)"
             bar = bar.progress(done / total, text=text) if bar else st.progress(done / total, text=text)
 
         space = embed_collection(encoder, store, collection, progress)

@@ -29,6 +29,7 @@ from similarity.storage.items import ItemTable
 from similarity.storage.lance import connect
 from similarity.words import plural
 from ui.shared import shared
+from ui.text import plain
 
 SAVED = "filter_saved"  # widget key -> value, kept while pages without the panel are shown
 CLUSTER = "cluster (Clusters page)"
@@ -102,7 +103,7 @@ def filter_panel(space: Space, collection: Collection) -> Space:
         return int(keep.sum()), narrowed(space, keep, tag)
 
     n_kept, small = shared("narrowed", (space.key, fields.key, flt.key, clusters), compute)
-    said = flt.describe(fields)
+    said = plain(flt.describe(fields))  # CSV columns and values, typed text
     if n_kept == 0 or len(small.vectors) == 0:
         st.info(
             f"The filter ({said}) keeps none of the {fields.n:,} items. Widen it or clear it under "
@@ -162,32 +163,32 @@ def _widget(f: Field, key: str, last) -> tuple[Condition | None, object]:
     if f.kind == CHOICE:
         count = dict(zip(f.choices, f.counts))
         default = [v for v in last or () if v in count]
-        keep = st.multiselect(f.name, f.choices, default, key=key, format_func=lambda v: f"{v} ({count[v]:,})")
+        keep = st.multiselect(plain(f.name), f.choices, default, key=key, format_func=lambda v: f"{v} ({count[v]:,})")
         return (Condition(f.name, keep=tuple(keep)) if keep else None), keep
     if f.kind == TEXT:
-        typed = st.text_input(f"{f.name} contains", last or "", key=key, max_chars=MAX_QUERY_CHARS)
+        typed = st.text_input(f"{plain(f.name)} contains", last or "", key=key, max_chars=MAX_QUERY_CHARS)
         return (Condition(f.name, contains=typed.strip()) if typed.strip() else None), typed
     low, high = f.bounds()
     if f.kind == DATE:
         return _date_range(f, key, low, high, last)
     if f.name == SIZE:  # bytes, picked in KB
         lo, hi = math.floor(low / 1000), math.ceil(high / 1000)
-        picked = st.slider(f"{f.name} (KB)", lo, hi, last or (lo, hi), key=key)
+        picked = st.slider(f"{plain(f.name)} (KB)", lo, hi, last or (lo, hi), key=key)
         full = tuple(picked) == (lo, hi)
         return (None if full else Condition(f.name, low=picked[0] * 1000.0, high=picked[1] * 1000.0)), picked
     if f.integer:
         lo, hi = int(low), int(high)
-        picked = st.slider(f.name, lo, hi, last or (lo, hi), key=key)
+        picked = st.slider(plain(f.name), lo, hi, last or (lo, hi), key=key)
     else:
         lo, hi = low, high
-        picked = st.slider(f.name, lo, hi, last or (lo, hi), step=(hi - lo) / 100, key=key)
+        picked = st.slider(plain(f.name), lo, hi, last or (lo, hi), step=(hi - lo) / 100, key=key)
     full = tuple(picked) == (lo, hi)
     return (None if full else Condition(f.name, low=float(picked[0]), high=float(picked[1]))), picked
 
 
 def _date_range(f: Field, key: str, low: float, high: float, last) -> tuple[Condition | None, object]:
     first, final = (datetime.fromtimestamp(v, timezone.utc).date() for v in (low, high))
-    picked = st.date_input(f.name, last or (first, final), min_value=first, max_value=final, key=key)
+    picked = st.date_input(plain(f.name), last or (first, final), min_value=first, max_value=final, key=key)
     if not isinstance(picked, (tuple, list)) or len(picked) != 2:  # the second day is not picked yet
         return None, None
     if tuple(picked) == (first, final):

@@ -17,6 +17,7 @@ from similarity.storage.paths import index_uri
 from ui import cache
 from ui.filters import filter_from_link, link_of
 from ui.state import DEMO, active_collection, collections
+from ui.text import plain
 from ui.widgets import KIND_FILTERS
 
 # A link names a bundled collection by its short name ("demo", "clipart"), an indexed one as "indexed:NAME".
@@ -52,7 +53,7 @@ def apply_link() -> None:
         problems += filter_from_link(active_collection(), flt)
     st.session_state["link"] = wanted  # the widgets' first values (ui.state.linked)
     if problems:
-        st.warning("This link could not be followed in full: " + "; ".join(problems) + ".")
+        st.warning("This link could not be followed in full: " + plain("; ".join(problems)) + ".")  # it quotes the link
 
 
 def _open_collection(name: str) -> list[str]:

@@ -20,6 +20,7 @@ from similarity.search.why import SHOWN, Explanation, Occlusion, explain
 from similarity.storage.keys import IMAGE
 from similarity.views import why_plots
 from ui.shared import shared
+from ui.text import plain
 
 
 def why_button(encoder: Encoder, space: Space, row: int, query: Query, key: str | None = None) -> None:
@@ -59,10 +60,10 @@ def _side(encoder: Encoder, space: Space, row: int):
     """A row's picture (decoded at the model's size) or caption."""
     item = space.item_of(row)
     if space.kind[row] != IMAGE:
-        return item.caption or item.source
+        return space.label_of(row)
     if item.image_path is None:
-        raise BadInput(f"{item.source}: the picture is not available on this server")
-    return open_image(item.image_path, item.source, fit=encoder.picture_size)
+        raise BadInput(f"{space.name_of(item)}: the picture is not available on this server")
+    return open_image(item.image_path, space.name_of(item), fit=encoder.picture_size)
 
 
 def _query_side(encoder: Encoder, space: Space, query: Query):
@@ -86,7 +87,7 @@ def _dialog(encoder: Encoder, space: Space, row: int, query: Query) -> None:
         with st.spinner("Covering parts and leaving out words…"):
             explanation = explanation_for(encoder, space, row, query)
     except ValueError as err:  # BadInput included: a plain message, never a traceback
-        st.info(str(err))
+        st.info(plain(err))
         return
     for note in explanation.notes:
         st.info(note)
@@ -102,6 +103,6 @@ def _dialog(encoder: Encoder, space: Space, row: int, query: Query) -> None:
                 st.plotly_chart(why_plots.word_shares(part), key=f"why_words_{n}")
             st.text(part.sentence())
     st.caption(
-        f"Computed in {explanation.seconds:.2f} s on {encoder.towers.backend} ({encoder.name}), once for everyone "
-        "on this server; cosines here are in the model's full space, before any filter."
+        f"Computed in {explanation.seconds:.2f} s on {encoder.towers.backend} ({plain(encoder.name)}), once for "
+        "everyone on this server; cosines here are in the model's full space, before any filter."
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from similarity.ingest.bundled import EMOJI
@@ -15,6 +13,7 @@ from similarity.storage.keys import CAPTION, IMAGE
 from similarity.views import export
 from ui import cache
 from ui.state import linked, warn_if_photo
+from ui.text import plain
 from ui.why import why_button
 
 COLUMNS = 4  # a result card stays wide enough for its words on a 1024x768 projector
@@ -106,15 +105,6 @@ def _more_like_this(row: int, space_key: str) -> None:
     st.session_state["query_row_space"] = space_key  # a row number means nothing in another space
 
 
-def plain(text: str) -> str:
-    r"""User text for st.markdown, shown as typed: markdown and HTML characters escaped.
-
-    >>> plain("*bold* <b>x</b> #1 $5")
-    '\\*bold\\* \\<b\\>x\\</b\\> \\#1 \\$5'
-    """
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~<>$:=])", r"\\\1", text)
-
-
 def item_grid(
     space: Space, rows, notes: list[str] | None = None, more_like_this: bool = True, why: tuple | None = None
 ) -> None:
@@ -141,7 +131,7 @@ def _card(space: Space, row: int, note: str | None, more_like_this: bool, i: int
         try:
             st.image(cache.thumbnail(item.image_path, THUMBNAIL), width=THUMBNAIL, output_format="PNG")
         except BadInput as err:  # e.g. the file was removed after loading
-            st.caption(str(err))
+            st.caption(plain(err))
     else:
         st.markdown(":material/notes: *caption*")
     st.text(space.label_of(row))  # user text: shown as typed, never as markdown or HTML
@@ -197,8 +187,8 @@ def _pick_query(encoder, space: Space, mode: str, default_text: str, examples: t
             st.pills("Try", examples, key="example", on_change=_use_example, label_visibility="collapsed")
         try:
             return cache.query_for(encoder, text)
-        except ValueError as err:
-            st.info(str(err))
+        except ValueError as err:  # the message quotes the typed query
+            st.info(plain(err))
             return None
     if mode == QUERY_MODES[1]:
         rows = (space.rows((IMAGE,)) if len(space.rows((IMAGE,))) else space.rows((CAPTION,))).tolist()
@@ -220,8 +210,8 @@ def _pick_query(encoder, space: Space, mode: str, default_text: str, examples: t
         return None
     try:
         picture = open_image(upload.getvalue(), upload.name, fit=encoder.picture_size)
-    except BadInput as err:
-        st.error(str(err))
+    except BadInput as err:  # it names the uploaded file
+        st.error(plain(err))
         return None
     st.image(picture, width=96)
     warn_if_photo(encoder, picture)

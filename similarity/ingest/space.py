@@ -10,9 +10,11 @@ encodes nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -48,9 +50,19 @@ class Space:
         return self.items[self.item[row]]
 
     def label_of(self, row: int) -> str:
-        """What to call a row: its item's caption, else its file name."""
+        """What to call a row: its item's caption, else its file name (:meth:`name_of`)."""
         item = self.item_of(row)
-        return item.caption or item.source
+        return item.caption or self.name_of(item)
+
+    def name_of(self, item: Item) -> str:
+        """An item's file name as a visitor sees it: an absolute path (an indexed collection's, on the
+        server) relative to the folder all of them lie under, so the server's folders stay private."""
+        return os.path.relpath(item.source, self._root) if os.path.isabs(item.source) else item.source
+
+    @cached_property
+    def _root(self) -> str:
+        folders = [os.path.dirname(i.source) for i in self.items if os.path.isabs(i.source)]
+        return os.path.commonpath(folders) if folders else ""
 
     def labels(self, rows) -> list[str]:
         return [self.label_of(r) for r in rows]

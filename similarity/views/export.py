@@ -30,7 +30,7 @@ def table(space, rows, cosines=None, extra: dict[str, list] | None = None) -> li
         record = {
             "number": i + 1,
             "kind": "picture" if space.kind[row] == IMAGE else "caption",
-            "file": item.source if item.image_path is not None else "",
+            "file": space.name_of(item) if item.image_path is not None else "",
             "caption": item.caption or "",
             "category": item.label or "",
         }
@@ -78,7 +78,7 @@ def pictures_zip(space, rows, records: list[dict] | None = None) -> bytes:
             try:
                 data = Path(item.image_path).read_bytes()
             except OSError as err:
-                skipped.append(f"{item.source}: {err.strerror or err}")
+                skipped.append(f"{space.name_of(item)}: {err.strerror or err}")
                 continue
             if total + len(data) > EXPORT_MAX_BYTES:
                 skipped.append(f"#{number} and after: over {EXPORT_MAX_BYTES / 1e6:,.0f} MB of pictures")

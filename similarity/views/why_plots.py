@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import plotly.graph_objects as go
 
 from similarity.search.why import BLUE, RED, WordShares
@@ -15,7 +17,8 @@ def word_shares(shares: WordShares) -> go.Figure:
     the text away; each bar is labelled with its share of the helping falls.
     """
     drops, parts = shares.drops.tolist(), shares.shares.tolist()
-    labels = [f"{i + 1}. {short(word, 18)}" for i, word in enumerate(shares.words)]
+    # Plotly renders tags (<b>, <a href>) in its text: the words are escaped, after shortening.
+    labels = [f"{i + 1}. {html.escape(short(word, 18))}" for i, word in enumerate(shares.words)]
     colours = [f"rgb{RED}" if d >= 0 else f"rgb{BLUE}" for d in drops]
     figure = go.Figure(
         go.Bar(
@@ -26,7 +29,7 @@ def word_shares(shares: WordShares) -> go.Figure:
             text=[f"{p:+.0%}" for p in parts],
             textposition="outside",
             cliponaxis=False,
-            customdata=[[w, shares.base - d] for w, d in zip(shares.words, drops)],
+            customdata=[[html.escape(w), shares.base - d] for w, d in zip(shares.words, drops)],
             hovertemplate="without '%{customdata[0]}': cosine %{customdata[1]:.3f} (falls by %{x:.3f})<extra></extra>",
         )
     )
