@@ -21,6 +21,7 @@ from ui.state import (
     show_report,
     store_root,
 )
+from ui.text import plain
 from ui.uploads import import_zip, save_pictures
 
 page_header("Your collection", "collections")
@@ -70,7 +71,7 @@ with uploads_tab:
                 captions.update(found)
                 extras.update(more)
             except BadInput as err:
-                st.error(str(err))
+                st.error(plain(err))
     if pictures:
         st.caption("Type or correct captions (optional):")
         table = st.data_editor(
@@ -83,7 +84,7 @@ with uploads_tab:
             try:
                 saved = save_pictures([(f.name, f.getvalue()) for f in pictures])
             except BadInput as err:
-                st.error(str(err))
+                st.error(plain(err))
                 st.stop()
             typed = {row["file"]: row["caption"].strip() for row in table if row["caption"] and row["caption"].strip()}
             add_collection(load_files(name, saved, typed, extras), report)
@@ -96,7 +97,7 @@ with zip_tab:
         try:
             collection = import_zip(archive, name)
         except BadInput as err:  # a refused zip leaves nothing behind
-            st.error(str(err))
+            st.error(plain(err))
         else:
             add_collection(collection, report)
 
@@ -112,7 +113,7 @@ with folder_tab:
             try:
                 add_collection(load_folder(Path(folder), name), report)
             except BadInput as err:
-                st.error(str(err))
+                st.error(plain(err))
 
 with text_tab:
     lines = st.text_area("One caption per line (text-to-text search)", key="lines")
@@ -125,11 +126,11 @@ def may_open(indexed) -> bool:
     try:
         encoder = active_encoder()
     except ModelLoadError as err:  # also reported in the sidebar
-        st.caption(str(err))
+        st.caption(plain(err))
         return False
     pictures, captions = cache.missing_for(encoder, indexed)
     if not (pictures or captions):
-        st.caption(f"Every picture and caption has its vector for {encoder.name}: opening it encodes nothing.")
+        st.caption(f"Every picture and caption has its vector for {plain(encoder.name)}: opening it encodes nothing.")
         return True
     host = (
         f" Host: finish indexing with `clip-explorer-index PATH --collection {indexed.name} --model ...` "
@@ -138,9 +139,9 @@ def may_open(indexed) -> bool:
         else ""
     )
     st.warning(
-        f"{plural(pictures, 'picture')} and {plural(captions, 'caption')} of '{indexed.name}' have no vectors for "
-        f"{encoder.name} in the index (it was indexed with another model, or not finished): opening it encodes "
-        f"them in this page. Or choose the model it was indexed with in the sidebar.{host}"
+        f"{plural(pictures, 'picture')} and {plural(captions, 'caption')} of '{plain(indexed.name)}' have no vectors "
+        f"for {plain(encoder.name)} in the index (it was indexed with another model, or not finished): opening it "
+        f"encodes them in this page. Or choose the model it was indexed with in the sidebar.{host}"
     )
     return pictures <= ENCODE_IN_PAGE or st.checkbox(
         f"Encode the {pictures:,} pictures in this page anyway", key=f"encode_indexed_{indexed.name}"
@@ -151,7 +152,7 @@ with indexed_tab:
     try:
         found = indexed_collections()
     except ValueError as err:  # the store could not be read just now: nothing was changed
-        st.info(str(err))
+        st.info(plain(err))
         found = {}
     if not found:
         st.info(
@@ -171,14 +172,14 @@ with indexed_tab:
         try:
             indexed = cache.indexed_collection(chosen, index_uri())
         except ValueError as err:  # emptied since it was listed
-            st.info(str(err))
+            st.info(plain(err))
         else:
             if st.button("Open", key="open_indexed", type="primary", disabled=not may_open(indexed)):
                 add_collection(indexed, report)
 
 st.divider()
 collection = active_collection()
-st.subheader(f"Active: {collection.name}")
+st.subheader(f"Active: {plain(collection.name)}")
 st.write(
     f"{plural(collection.n_images, 'picture')} · {plural(collection.n_captions, 'caption')} · "
     f"{plural(len(collection.problems), 'file')} skipped"
@@ -186,10 +187,10 @@ st.write(
 try:
     encoder = active_encoder()
     store = cache.store_of(str(store_root()), encoder.key, encoder.dim)
-    st.caption(f"The embedding store for {encoder.name} holds {len(store):,} vectors.")
+    st.caption(f"The embedding store for {plain(encoder.name)} holds {len(store):,} vectors.")
     if host_tools():  # store-wide: for the person running the server, not every visitor
         if st.button("Clear stored vectors of this model (everyone's)", key="clear_store"):
             store.clear()
             st.success("Cleared: they will be computed again on the next search.")
 except ModelLoadError as err:  # also reported in the sidebar
-    st.caption(str(err))
+    st.caption(plain(err))

@@ -112,10 +112,6 @@ def test_every_page_shows_hostile_strings_as_typed(app, hostile):
             assert any(plain(IMG) in c.value for c in app.caption)  # the filter is named, escaped
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app_pages/collections.py (not this change's) puts the collection's name into st.subheader unescaped",
-)
 def test_the_collections_page_shows_hostile_strings_as_typed(app):
     app.switch_page("app_pages/collections.py").run()
     assert_plain(app, "collections")

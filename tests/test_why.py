@@ -124,7 +124,7 @@ def test_the_app_side_caches_each_explanation_once_per_server(bundled, demo):
     from ui.why import explanation_for
 
     space = _space(bundled, demo, ["red apple", "green apple", "pineapple"])
-    query = text_query(bundled.encode_texts, "a red fruit")
+    query = text_query(bundled.encode_texts, "a shiny red fruit")  # a query no other test explains (one cache)
     before = caches()["why"].computed
     first = explanation_for(bundled, space, 0, query)
     assert explanation_for(bundled, space, 0, query) is first and caches()["why"].computed == before + 1

@@ -21,6 +21,7 @@ from similarity.storage.paths import default_root
 from similarity.words import plural
 from ui import cache
 from ui.shared import shared
+from ui.text import plain
 
 EXPLAIN_DIR = Path(__file__).parent / "explain"
 DEMO = EMOJI.label  # the collection every session starts on
@@ -99,7 +100,7 @@ def collections() -> dict[str, Collection]:
             try:
                 found[bundled.label] = cache.bundled_collection(bundled.link)
             except BadInput as err:
-                st.error(str(err))
+                st.error(plain(err))
                 found[bundled.label] = Collection(bundled.label)
     return found
 
@@ -115,7 +116,7 @@ def add_collection(collection: Collection, report: Callable[[Collection], list[t
         reasons = (
             "; ".join(collection.problems[:5]) or "it holds no pictures (JPEG, PNG, WebP, GIF, BMP, TIFF) or captions"
         )
-        st.error(f"Nothing was added to '{collection.name}': {reasons}.")
+        st.error(f"Nothing was added to '{plain(collection.name)}': {plain(reasons)}.")
         return
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1  # empties the file pickers
     found = collections()
@@ -130,7 +131,7 @@ def add_collection(collection: Collection, report: Callable[[Collection], list[t
 def show_report() -> None:
     """Messages from the last collection change (see :func:`add_collection`)."""
     for kind, message in st.session_state.pop("collection_report", []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(plain(message))
 
 
 def active_encoder() -> Encoder:
@@ -153,10 +154,10 @@ def require_space() -> tuple[Encoder, Space]:
     try:
         encoder, collection, space = active_space()
     except ModelLoadError as err:
-        st.error(str(err))
+        st.error(plain(err))
         st.stop()
     for problem in space.problems:
-        st.warning(problem)
+        st.warning(plain(problem))
     if len(space.vectors) == 0:
         st.info("This collection is empty: add pictures or captions on **Your collection**.")
         st.stop()
@@ -209,10 +210,10 @@ def sidebar() -> None:
         try:
             encoder = active_encoder()
         except ModelLoadError as err:
-            st.error(str(err))
+            st.error(plain(err))
             return
-        st.markdown(f"**Active model:** {encoder.name}")
-        st.caption(f"{encoder.provenance} Runs on {encoder.towers.backend}.")
+        st.markdown(f"**Active model:** {plain(encoder.name)}")
+        st.caption(plain(f"{encoder.provenance} Runs on {encoder.towers.backend}."))
         if held_out := encoder.held_out():
             st.caption(held_out)
 
@@ -233,6 +234,6 @@ def _model_picker() -> None:
     try:
         cache.encoder_for(choice)
     except ModelLoadError as err:
-        st.error(str(err))  # the previous model stays active
+        st.error(plain(err))  # the previous model stays active
         return
     st.session_state["model_choice"] = choice
