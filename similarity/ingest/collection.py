@@ -292,4 +292,3 @@ def load_indexed(name: str, uri: str | None = None):
         item_id = row["id"] or text_id(row["caption"])
         collection.items.append(Item(item_id, row["path"], path, row["caption"], extra=extra_columns(row[EXTRA])))
     return Collection(name, indexed_in=uri).merged(collection)
-
