@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from similarity.storage.paths import ALLOWED_FOLDERS
+from ui.text import plain
 from ui.widgets import EMOJI_EXAMPLES
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -152,7 +153,8 @@ def test_text_only_collection_gives_text_search(app):
     assert any("Only 3 items" in c.value for c in app.caption)
 
 
-def test_bad_checkpoint_keeps_the_previous_model(app, tmp_path):
+def test_bad_checkpoint_keeps_the_previous_model(app, tmp_path, monkeypatch):
+    monkeypatch.setenv(ALLOWED_FOLDERS, str(tmp_path))
     app.run()
     app.selectbox(key="model_label").set_value("Local checkpoint file…").run()
     broken = tmp_path / "broken.safetensors"
@@ -160,6 +162,20 @@ def test_bad_checkpoint_keeps_the_previous_model(app, tmp_path):
     app.text_input(key="ckpt_path").set_value(str(broken)).run()
     assert not app.exception
     assert any("broken.safetensors" in e.value for e in app.sidebar.error)
+    assert any("Active model: emoji-clip" in h.value for h in app.subheader)
+
+
+def test_a_checkpoint_outside_the_allowed_folders_is_refused_without_saying_if_it_exists(app, tmp_path, monkeypatch):
+    monkeypatch.setenv(ALLOWED_FOLDERS, str(tmp_path / "models"))
+    app.run()
+    app.selectbox(key="model_label").set_value("Local checkpoint file…").run()
+    said = []
+    for typed in ("~/.bashrc", "/etc/passwd", "/etc/no-such-file", f"{tmp_path}/models/../secret.pt", "a\x00b"):
+        app.text_input(key="ckpt_path").set_value(typed).run()
+        assert not app.exception
+        said.append(app.sidebar.error[0].value.replace(plain(typed), "PATH"))
+    assert len(set(said)) == 1 and "folders the host allows" in said[0], said
+    assert str(Path.home()) not in " ".join(e.value for e in app.sidebar.error)
     assert any("Active model: emoji-clip" in h.value for h in app.subheader)
 
 

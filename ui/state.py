@@ -17,7 +17,7 @@ from similarity.ingest.bundled import BUNDLED_COLLECTIONS, EMOJI
 from similarity.ingest.collection import Collection
 from similarity.ingest.files import BadInput, on_plain_background, plain_background_count
 from similarity.ingest.space import Space
-from similarity.storage.paths import default_root
+from similarity.storage.paths import ALLOWED_FOLDERS, default_root, within_allowed
 from similarity.words import plural
 from ui import cache
 from ui.shared import shared
@@ -228,7 +228,18 @@ def _model_picker() -> None:
         if not path:
             st.info("Give a weights file path to use it; the previous model stays active.")
             return
-        choice = model_spec("checkpoint", arch.strip(), os.path.expanduser(path.strip()))
+        typed = path.strip()
+        try:
+            allowed = within_allowed(typed)
+        except (OSError, ValueError, RuntimeError):
+            allowed = False
+        if not allowed:  # one answer for every such path: whether a file exists there is not told
+            st.error(
+                plain(f"{typed}: weights files load only from the folders the host allows ({ALLOWED_FOLDERS}).")
+                + " The previous model stays active."
+            )
+            return
+        choice = model_spec("checkpoint", arch.strip(), str(Path(typed).expanduser().resolve()))
     if choice == st.session_state.get("model_choice"):
         return
     try:

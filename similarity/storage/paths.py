@@ -64,6 +64,13 @@ def unpacked_folder(store_root) -> Path:
     return (uploads_folder(store_root) if local else app_cache()) / "unpacked"
 
 
+def within_allowed(path) -> bool:
+    """Whether ``path`` (``~``, links and ``..`` resolved) lies in a folder the host allows; raises OSError,
+    ValueError (a NUL byte) or RuntimeError (a link loop) for a name that cannot be looked up."""
+    real = Path(path).expanduser().resolve()
+    return any(real == root or root in real.parents for root in allowed_folders())
+
+
 def allowed_folders() -> list[Path]:
     """Server folders the host lets visitors load (``$CLIP_EXPLORER_ALLOWED_FOLDERS``, ``:``-separated)."""
     return [Path(p).expanduser().resolve() for p in os.environ.get(ALLOWED_FOLDERS, "").split(os.pathsep) if p]
