@@ -48,7 +48,7 @@ if result.note:
     st.caption(result.note)
 best_kind = "picture" if result.top_kind == IMAGE else "caption"
 st.markdown(result.relevance.sentence(NULL_NAMES[query.modality], best_kind))
-if result.relevance.verdict == "no real match" and encoder.icons_only:
+if result.relevance.verdict == "no real match" and encoder.bundled:
     st.caption("The bundled model reads English words only: a query in another language finds no real match.")
 result_grid(space, result.ranking, why=(encoder, unfiltered, typed))
 export_buttons(space, result.ranking.indices, "search-results", "export_results", cosines=result.ranking.cosines)

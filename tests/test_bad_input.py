@@ -282,14 +282,14 @@ def test_an_empty_folder_is_an_empty_collection(tmp_path):
 
 @pytest.fixture(scope="module")
 def broken_checkpoint():
-    """The bundled model with NaN weights in its picture projection: what a damaged weights file gives."""
+    """The bundled model with NaN weights in its picture head: what a damaged weights file gives."""
     import torch
 
     from similarity.encoders.bundled import load_bundled
 
     broken = load_bundled(backend="torch")
     with torch.no_grad():
-        broken.towers.model.visual.proj.fill_(float("nan"))
+        broken.towers.model.visual.head[-1].weight.fill_(float("nan"))
     return broken
 
 

@@ -6,6 +6,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "similarity"
 FLOORS = ["limits", "words", "storage", "encoders", "ingest", "search", "views"]  # bottom to top
+# Modules that import torch at their top: imported inside the functions that build a PyTorch tower, so the
+# app, which runs on ONNX Runtime, starts without torch (~5 s); still counted for floors and circles.
+TORCH_MODULES = {"similarity.encoders.lite", "similarity.encoders.picture_tower"}
 RUNTIME = [ROOT / "app.py", *(p for d in ("app_pages", "ui", "similarity") for p in (ROOT / d).rglob("*.py"))]
 
 
@@ -46,7 +49,7 @@ def test_sub_packages_import_only_downward_and_never_inside_a_function():
     for path in CORE.rglob("*.py"):
         me = module_name(path)
         for module, in_function in imports(path):
-            assert not in_function, f"{me} imports {module} inside a function (a circle dodged?)"
+            assert not in_function or module in TORCH_MODULES, f"{me} imports {module} inside a function (a circle?)"
             if me.count(".") >= 1 and module.count(".") >= 1:
                 assert floor(module) <= floor(me), f"{me} imports {module}: upward (order: {' <- '.join(FLOORS)})"
 

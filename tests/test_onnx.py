@@ -42,9 +42,8 @@ def test_preprocessing_equals_open_clips_transform(torch_encoder, size, mode):
         np.random.default_rng(0).integers(0, 256, (size[1], size[0], len(mode)), np.uint8).squeeze()
     )
     picture = picture.convert(mode)
-    ours = onnx_runtime.preprocess(
-        picture, 64, [0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]
-    )
+    means = torch_encoder.towers.model.visual.preprocess_cfg
+    ours = onnx_runtime.preprocess(picture, torch_encoder.picture_size, list(means["mean"]), list(means["std"]))
     theirs = torch_encoder.towers.preprocess(picture.convert("RGB")).numpy()
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 

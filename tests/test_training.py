@@ -5,22 +5,46 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from training import emoji_data
 
 pytestmark = pytest.mark.skipif(not emoji_data.EMOJI_TEST.exists(), reason="needs Debian's unicode-data (make system)")
 
 
-def test_a_few_training_steps_give_a_loadable_model(tmp_path):
+def test_a_few_training_steps_give_a_loadable_model_that_stores_only_what_it_trained(tmp_path):
+    from safetensors.numpy import load_file
+
     from similarity.encoders.bundled import load_bundled
     from training.train import TrainConfig, train
 
-    cfg = TrainConfig(steps=3, limit=48, batch=32, styles=("openmoji",), text_proj="linear", out=str(tmp_path))
-    train(cfg)
+    train(TrainConfig(steps=3, limit=48, batch=32, styles=("openmoji",), out=str(tmp_path)))
     encoder = load_bundled(tmp_path, backend="torch")
     texts = encoder.encode_texts(["a red apple", "a rocket"])
     assert texts.shape == (2, 384) and np.allclose(np.linalg.norm(texts, axis=1), 1, atol=1e-5)
-    assert "48 emoji in 1 designs" in encoder.provenance
+    assert "48 emoji in 1 designs" in encoder.provenance and "ImageNet" in encoder.photo_note  # a photo mode
+    stored = load_file(str(tmp_path / "model.safetensors"))
+    assert stored and all(k.startswith("visual.") and ".backbone." not in k for k in stored)  # backbone: its package
+    assert stored["visual.class_vectors"].shape == (1000, 384)  # the photo mode: ImageNet's class names, encoded
+
+
+def test_photos_take_the_imagenet_bridge_and_emoji_the_trained_head():
+    import torch
+
+    from similarity.encoders.lite import MEAN, SIZE, STD
+    from similarity.encoders.onnx_runtime import preprocess
+    from similarity.encoders.picture_tower import plain_background
+    from training.photos import load_photos
+    from training.styles import rendered
+
+    names, photos, _, _ = load_photos()
+    emoji, _ = rendered("openmoji", emoji_data.read_emoji()[:60])
+    pictures = [*photos, *(Image.fromarray(e) for e in emoji)]
+    pixels = torch.from_numpy(np.stack([preprocess(p, SIZE, list(MEAN), list(STD)) for p in pictures]))
+    plain = plain_background(pixels).numpy()
+    assert plain[len(photos) :].all()  # every emoji
+    real = [n for n in names if n in ("chelsea", "coffee", "astronaut", "rocket", "china.jpg", "flower.jpg")]
+    assert not any(plain[names.index(n)] for n in real)  # every colour photo of a scene
 
 
 def test_batches_hold_one_emoji_per_concept_and_hard_negatives_share_subgroups():

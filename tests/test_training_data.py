@@ -1,12 +1,10 @@
 """The model factory (training/): concepts from Unicode files, honest splits,
-designs from registry packages, colour augmentation, the free-form query set."""
+designs from registry packages, the free-form query set."""
 
 import numpy as np
 import pytest
-import torch
 
 from training import emoji_data, styles
-from training.augment import colour_matters, recolour
 from training.free_form import QUERIES
 
 pytestmark = pytest.mark.skipif(not emoji_data.EMOJI_TEST.exists(), reason="needs Debian's unicode-data (make system)")
@@ -53,21 +51,6 @@ def test_every_free_form_query_names_real_subgroups():
     assert len(QUERIES) >= 40
     for query, accepted in QUERIES.items():
         assert set(accepted) <= subgroups, query
-
-
-def test_colour_augmentation_keeps_white_and_spares_emoji_whose_colour_is_their_meaning():
-    by_name = {e.name: e for e in emoji_data.read_emoji()}
-    assert colour_matters(by_name["red apple"]) and colour_matters(by_name["flag: Japan"])
-    assert not colour_matters(by_name["doughnut"])
-    gen = torch.Generator().manual_seed(0)
-    x = torch.zeros(64, 3, 4, 4)
-    x[:, 0] = 0.9  # a red square...
-    x[:, :, 0, 0] = 1.0  # ...with a white corner
-    allowed = torch.arange(64) % 2 == 0
-    out = recolour(x, allowed, gen, p_hue=0.5, p_grey=0.5)
-    assert torch.allclose(out[:, :, 0, 0], torch.ones(64, 3), atol=1e-5)  # white stays white
-    assert torch.equal(out[~allowed], x[~allowed])  # untouched where colour matters
-    assert (out[allowed] - x[allowed]).abs().amax(dim=(1, 2, 3)).min() > 0.05  # every allowed picture changed
 
 
 def test_renders_are_cached_on_disk(tmp_path, monkeypatch):

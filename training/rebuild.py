@@ -1,12 +1,13 @@
 """Rebuild the bundled model and everything made from it, in one command.
 
 ``make model`` = ``python -m training.rebuild``: train the shipped recipe
-(:class:`training.train.TrainConfig` defaults, a fixed number of steps:
-about 45 minutes on 2 CPU cores), score it and write the model card
-(:mod:`training.evaluate`), re-embed the demo's shipped vectors, ship its
-maps and first clustering (:mod:`similarity.views.shipped`), and export the
-ONNX towers the app runs on. Renders are cached, so a second rebuild
-fetches and draws nothing.
+(:class:`training.train.TrainConfig` defaults: the backbone's features of
+every training picture are computed once and cached, then a few minutes of
+head training on 2 CPU cores), export the ONNX towers the app runs on, score
+the model and write its card (:mod:`training.evaluate`), re-embed the bundled
+collections' shipped vectors and ship their maps and first clustering
+(:mod:`similarity.views.shipped`). Renders and features are cached, so a
+second rebuild computes neither again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 
 from similarity.encoders.bundled import load_bundled
 from similarity.encoders.onnx_export import export_bundled
-from similarity.ingest.bundled import EMOJI, ship_vectors
+from similarity.ingest.bundled import BUNDLED_COLLECTIONS, ship_vectors
 from similarity.views.shipped import ship_bundled_views
 from training import evaluate
 from training.train import parse_args, train
@@ -23,15 +24,16 @@ from training.train import parse_args, train
 
 def main(argv=None) -> None:
     t0 = time.time()
-    cfg = parse_args(argv)
-    train(cfg)
+    train(parse_args(argv))
     print(f"trained in {(time.time() - t0) / 60:.0f} min", flush=True)
+    print(f"exported the towers to {export_bundled()}", flush=True)
     evaluate.main([])
-    encoder = load_bundled(backend="torch")
-    print(f"wrote {ship_vectors(encoder, EMOJI):,} demo vectors to {EMOJI.vectors}", flush=True)
-    ship_bundled_views(encoder, EMOJI)  # the maps and first clustering of those vectors, tagged like them
-    print(f"wrote the demo's maps and clustering to {EMOJI.views}", flush=True)
-    print(f"exported the towers to {export_bundled()}")
+    encoder = load_bundled(backend="onnx")
+    for bundled in BUNDLED_COLLECTIONS.values():
+        if bundled.built:
+            print(f"wrote {ship_vectors(encoder, bundled):,} vectors to {bundled.vectors}", flush=True)
+            ship_bundled_views(encoder, bundled)  # the maps and first clustering of those vectors, tagged like them
+            print(f"wrote the maps and clustering to {bundled.views}", flush=True)
     print(f"rebuilt everything in {(time.time() - t0) / 60:.0f} min")
 
 

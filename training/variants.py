@@ -1,6 +1,6 @@
 """The model search: train each recipe variant on the same budget, score it honestly.
 
-Run ``python -m training.variants --steps 220``. Each variant changes one
+Run ``python -m training.variants``. Each variant changes one
 thing on top of the previous one; every variant is scored by
 :func:`training.evaluate.evaluate` (full galleries, held-out designs,
 free-form queries) and the table goes into the model card. Weights are
@@ -18,16 +18,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from similarity.encoders.bundled import load_bundled
+from similarity.encoders.onnx_export import export_bundled
 from similarity.storage.paths import BUNDLED_DIR
 from training.evaluate import evaluate
 from training.train import TrainConfig, train
 
 VARIANTS = {
-    "eight designs, caption templates": dict(colour_augment=False),
-    "+ colour augmentation": dict(),
-    "+ same-subgroup hard negatives": dict(hard_negatives=True),
-    "+ trainable text projection (from identity)": dict(hard_negatives=True, text_proj="linear"),
-    "+ deeper image tower (6 layers)": dict(hard_negatives=True, layers=6),
+    "emoji only (8 designs)": dict(),
+    "+ clipart drawings, 1/4 of each batch": dict(clipart=0.25),
+    "+ clipart, 1/2 of each batch": dict(clipart=0.5),
+    "+ clipart 1/4, same-subgroup hard negatives": dict(clipart=0.25, hard_negatives=True),
+    "+ clipart 1/4, no bridge mixed into icons": dict(clipart=0.25, icon_bridge=0.0),
 }
 
 
@@ -38,7 +39,8 @@ def run(steps: int, scratch: Path) -> list[dict]:
         t0 = time.time()
         train(cfg)
         seconds = json.loads((Path(cfg.out) / "train_log.json").read_text())[-1]["seconds"]
-        result = evaluate(load_bundled(Path(cfg.out), backend="torch"))
+        export_bundled(model=Path(cfg.out))
+        result = evaluate(load_bundled(Path(cfg.out), backend="onnx"))
         rows.append(
             {"variant": name, "change": change, "minutes": round(seconds / 60, 1), "headline": result["headline"]}
         )
@@ -48,12 +50,12 @@ def run(steps: int, scratch: Path) -> list[dict]:
 
 def table(rows: list[dict], steps: int) -> str:
     lines = [
-        f"Each variant trained for {steps} steps of 256 emoji on 2 CPU cores, then scored as above "
+        f"Each variant's head trained for {steps} steps of 256 pictures on 2 CPU cores, then scored as above "
         "(demo = the 1,861 Noto pictures; held out = Twemoji + Firefox OS; recall@5 over full galleries).",
         "",
         "| variant | minutes | demo: training / unseen r@5 | held out: training / unseen r@5 | "
-        "free-form hits demo / held out | colour bias |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "free-form hits demo / held out | colour bias | photos r@1 | clipart held-out r@5 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         h = r["headline"]
@@ -62,9 +64,13 @@ def table(rows: list[dict], steps: int) -> str:
             f"{h['held_out_training_r5']:.2f} / {h['held_out_unseen_r5']:.2f} | "
             f"{h['demo_free_form'][0]}/{h['demo_free_form'][1]} / "
             f"{h['held_out_free_form'][0]}/{h['held_out_free_form'][1]} | "
-            f"{h['colour_bias']:.0%} |"
+            f"{h['colour_bias']:.0%} | {h['photo_r1']:.2f} | {_maybe(h['clipart_held_out_r5'])} |"
         )
     return "\n".join(lines)
+
+
+def _maybe(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def write_card(rows: list[dict], steps: int, folder: Path = BUNDLED_DIR) -> None:
@@ -85,7 +91,7 @@ def write_card(rows: list[dict], steps: int, folder: Path = BUNDLED_DIR) -> None
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=220)
+    parser.add_argument("--steps", type=int, default=3000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="emoji-clip-variants-") as scratch:
         rows = run(args.steps, Path(scratch))

@@ -32,7 +32,7 @@ HOST_TOOLS = "CLIP_EXPLORER_HOST_TOOLS"  # "1": show store-wide actions to visit
 CHECKPOINT = "Local checkpoint file…"
 # The model picker: label -> model spec (similarity.encoders.load_encoder); a checkpoint's spec is typed.
 MODEL_CHOICES = {
-    "Bundled emoji CLIP (offline)": BUNDLED,
+    "Bundled CLIP 3.0 (offline)": BUNDLED,
     **{
         f"open_clip {arch} / {tag} (downloads once)": model_spec("pretrained", arch, tag)
         for arch, tag in PRETRAINED_CHOICES
@@ -166,8 +166,8 @@ def require_space() -> tuple[Encoder, Space]:
 
 
 def _warn_if_model_does_not_fit(encoder: Encoder, collection: Collection) -> None:
-    """The bundled model only knows emoji: say so plainly on a collection of photos."""
-    if not encoder.icons_only or collection.n_images == 0:
+    """On a collection of photos, say what the model does with them (where it reads photos in a limited way)."""
+    if not encoder.photo_note or collection.n_images == 0:
         return
     plain, checked = shared(
         "looks",
@@ -178,24 +178,16 @@ def _warn_if_model_does_not_fit(encoder: Encoder, collection: Collection) -> Non
         sample = (
             f"the {plural(checked, 'picture')}" if checked == collection.n_images else f"{checked} sampled pictures"
         )
-        st.warning(
-            f"Only {plain} of {sample} are drawn on a plain background like emoji. {_PHOTO_ADVICE}",
-            icon=":material/warning:",
+        st.info(
+            f"Only {plain} of {sample} are drawn on a plain background like emoji. {encoder.photo_note}",
+            icon=":material/photo_camera:",
         )
 
 
-# What the bundled (emoji-only) model does with photos, and what to do instead.
-_PHOTO_ADVICE = (
-    "The active model was trained on emoji only, so its results on photos will be poor. Pick a pretrained "
-    "open_clip model (e.g. ViT-B-32) in the sidebar: it downloads once with internet; offline, choose "
-    "*Local checkpoint file…* with weights you already have."
-)
-
-
 def warn_if_photo(encoder: Encoder, picture) -> None:
-    """A photo as the query on the emoji-only model: say what to expect (its answers are near-random)."""
-    if encoder.icons_only and not on_plain_background(picture):
-        st.warning(f"This looks like a photo, not an emoji or icon. {_PHOTO_ADVICE}", icon=":material/warning:")
+    """A photo as the query: say what the model does with photos."""
+    if encoder.photo_note and not on_plain_background(picture):
+        st.info(f"This looks like a photo. {encoder.photo_note}", icon=":material/photo_camera:")
 
 
 def sidebar() -> None:

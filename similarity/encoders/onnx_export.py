@@ -105,11 +105,11 @@ def export(encoder, folder: Path, text: dict) -> None:
     tmp.rename(folder)
 
 
-def export_bundled(folder: Path | None = None) -> Path:
-    """Export the bundled model's towers next to its weights; returns the folder."""
-    target = folder or BUNDLED_DIR / "onnx"
-    encoder = load_bundled(backend="torch")
-    text_cfg = bundled_config()["model_cfg"]["text_cfg"]
+def export_bundled(folder: Path | None = None, model: Path = BUNDLED_DIR) -> Path:
+    """Export the towers of the bundled model in ``model`` (default: next to its weights); returns the folder."""
+    target = folder or model / "onnx"
+    encoder = load_bundled(model, backend="torch")
+    text_cfg = bundled_config(model / "config.json")["model_cfg"]["text_cfg"]
     tokenizer = Path(text_cfg["hf_tokenizer_name"]) / "tokenizer.json"
     spec = {"tokenizer": "tokenizers", "file": tokenizer, "pad_token": "[PAD]"}
     export(encoder, target, {**spec, "context_length": text_cfg["context_length"]})

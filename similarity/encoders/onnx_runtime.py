@@ -147,6 +147,12 @@ def int8_towers(towers: OnnxTowers) -> OnnxTowers:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         tmp = target.with_suffix(".tmp.onnx")
-        quantize_dynamic(str(towers.folder / "image.onnx"), str(tmp), weight_type=QuantType.QInt8)
+        # Matrix products only: int8 convolutions (ConvInteger) run slower on CPUs and lose the picture.
+        quantize_dynamic(
+            str(towers.folder / "image.onnx"),
+            str(tmp),
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul", "Gemm"],
+        )
         tmp.replace(target)
     return OnnxTowers(towers.folder, target.name)

@@ -38,6 +38,7 @@ from similarity.storage.keys import content_id
 from similarity.storage.paths import CLIPART_DIR, CLIPART_SOURCE
 
 SIZE = 128  # px, the rendered pictures' longer side
+MARGIN = 10  # px of white around each drawing: the border a model checks for a plain background stays plain
 RENDER_TIMEOUT_S = 20  # one drawing; a pathological SVG is skipped, not waited for
 SHARED_TITLE = 4  # a title on this many files with different names is a set's name, not the drawing's
 SAME_CAPTION = 3  # drawings kept per caption: 1,375 "star (stars)" variants would crowd out the rest
@@ -119,7 +120,7 @@ def _render(svg: Path) -> bytes | str:
     if drawn is None:
         return "blank drawing"
     picture = picture.crop(drawn)
-    picture.thumbnail((SIZE - 8, SIZE - 8))
+    picture.thumbnail((SIZE - 2 * MARGIN, SIZE - 2 * MARGIN))
     canvas = Image.new("RGB", (SIZE, SIZE), "white")
     canvas.paste(picture, ((SIZE - picture.width) // 2, (SIZE - picture.height) // 2), picture.getchannel("A"))
     if all(low == high for low, high in canvas.getextrema()):
