@@ -55,7 +55,7 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	for f in benchmarks/bench_*.py; do $(PY) $$f || exit 1; done
 
-# Retrain the bundled model, rewrite its card, the demo's vectors and its ONNX
-# towers (about 50 minutes on 2 cores; see training/rebuild.py).
+# Retrain the bundled model, rewrite its card, the demos' vectors and its ONNX towers
+# (about 15 minutes on 2 cores; renders and backbone features are cached; see training/rebuild.py).
 model: system $(VENV)/.installed
 	$(PY) -m training.rebuild
