@@ -105,3 +105,19 @@ def test_photos_get_sensible_answers_offline(bundled):
     assert sum(n == f for n, f in found.items()) >= 10, found  # measured: 12 of 20 (chance: 1)
     assert all(found[n] == n for n in ("chelsea", "coffee", "rocket", "flower.jpg")), found
     assert "ImageNet" in bundled.photo_note
+
+
+def test_odd_pictures_go_through_the_new_tower(bundled):
+    """1 x 1, 20,000 x 20, grey-scale and CMYK pictures: unit vectors, a cat photo in CMYK still a cat."""
+    from PIL import Image
+
+    from training.photos import load_photos
+
+    names, photos, captions, _ = load_photos()
+    cat = photos[names.index("chelsea")]
+    odd = [Image.new("RGB", (1, 1), (200, 30, 30)), Image.new("RGB", (20_000, 20), (0, 120, 255)), cat.convert("L")]
+    odd.append(cat.convert("CMYK"))
+    vectors = bundled.encode_images(odd)
+    assert np.isfinite(vectors).all() and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    words = bundled.encode_texts(captions)
+    assert names[int(np.argmax(words @ vectors[3]))] == "chelsea"  # CMYK is read as the same photo
