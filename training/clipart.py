@@ -21,8 +21,6 @@ HELD_OUT = ("buttons", "electronics", "people", "signs_and_symbols")
 @dataclass
 class Drawings:
     captions: list[str]
-    categories: list[str]
-    folders: list[str]  # "category/folder/…"
     pictures: np.ndarray  # uint8 (n, h, w, 3)
     features: np.ndarray  # the backbone's, (n, 1280)
 
@@ -31,12 +29,5 @@ def drawings(held_out: bool) -> Drawings:
     """The clipart demo's drawings of the held-out categories (``held_out``) or of all the others."""
     items = [i for i in load_clipart().items if (i.label in HELD_OUT) == held_out]
     pictures = np.stack([np.asarray(Image.open(i.image_path).convert("RGB")) for i in items])
-    folders = [f"{i.label}/{dict(i.extra).get('folder', '')}".rstrip("/") for i in items]
     name = "clipart-held-out" if held_out else "clipart-training"
-    return Drawings(
-        [i.caption for i in items], [i.label for i in items], folders, pictures, cached_outputs(name, pictures)[0]
-    )
-
-
-def training_drawings() -> Drawings:
-    return drawings(held_out=False)
+    return Drawings([i.caption for i in items], pictures, cached_outputs(name, pictures)[0])

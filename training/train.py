@@ -131,7 +131,7 @@ def train(cfg: TrainConfig) -> Path:
     t0 = time.time()
     features, owner = training_features(train_set, cfg.styles)
     pictures_of = [np.flatnonzero(owner == i) for i in range(len(train_set))]
-    drawings = clipart.training_drawings() if cfg.clipart else None
+    drawings = clipart.drawings(held_out=False) if cfg.clipart else None
     print(f"{len(features)} training pictures of {len(train_set)} emoji ready in {time.time() - t0:.0f}s", flush=True)
 
     folder = str(minilm_dir())
