@@ -22,12 +22,14 @@ HELD_OUT = ("buttons", "electronics", "people", "signs_and_symbols")
 class Drawings:
     captions: list[str]
     pictures: np.ndarray  # uint8 (n, h, w, 3)
-    features: np.ndarray  # the backbone's, (n, 1280)
+
+    def features(self, name: str) -> np.ndarray:
+        """The backbone's features of the pictures, cached under ``name`` (training needs them, scoring not)."""
+        return cached_outputs(name, self.pictures)[0]
 
 
 def drawings(held_out: bool) -> Drawings:
     """The clipart demo's drawings of the held-out categories (``held_out``) or of all the others."""
     items = [i for i in load_clipart().items if (i.label in HELD_OUT) == held_out]
     pictures = np.stack([np.asarray(Image.open(i.image_path).convert("RGB")) for i in items])
-    name = "clipart-held-out" if held_out else "clipart-training"
-    return Drawings([i.caption for i in items], pictures, cached_outputs(name, pictures)[0])
+    return Drawings([i.caption for i in items], pictures)

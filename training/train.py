@@ -132,6 +132,7 @@ def train(cfg: TrainConfig) -> Path:
     features, owner = training_features(train_set, cfg.styles)
     pictures_of = [np.flatnonzero(owner == i) for i in range(len(train_set))]
     drawings = clipart.drawings(held_out=False) if cfg.clipart else None
+    drawn_features = drawings.features("clipart-training") if drawings else None
     print(f"{len(features)} training pictures of {len(train_set)} emoji ready in {time.time() - t0:.0f}s", flush=True)
 
     folder = str(minilm_dir())
@@ -148,7 +149,7 @@ def train(cfg: TrainConfig) -> Path:
     drawn = encode_texts(model, tokenizer, drawings.captions) if drawings else None
     print(f"encoded {len(flat)} captions and 1,000 class names in {time.time() - t0:.0f}s", flush=True)
 
-    everything = np.concatenate([features, drawings.features]) if drawings else features
+    everything = np.concatenate([features, drawn_features]) if drawings else features
     visual.feature_mean.copy_(torch.from_numpy(everything.mean(0)))
     visual.feature_std.copy_(torch.from_numpy(everything.std(0) + 1e-3))
     visual.icon_bridge.fill_(cfg.icon_bridge)
@@ -175,7 +176,7 @@ def train(cfg: TrainConfig) -> Path:
         t = cached[np.array([first[i] + rng.randrange(len(captions[i])) for i in chosen])]
         if drawings:
             some = np.array(rng.sample(range(len(drawings.captions)), n_drawn))
-            x, t = torch.cat([x, torch.from_numpy(drawings.features[some])]), torch.cat([t, drawn[some]])
+            x, t = torch.cat([x, torch.from_numpy(drawn_features[some])]), torch.cat([t, drawn[some]])
         logits = logit_scale.exp() * visual.head_vectors(x) @ t.T
         labels = torch.arange(len(t))
         loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
