@@ -34,7 +34,7 @@ from ui.text import plain
 SAVED = "filter_saved"  # widget key -> value, kept while pages without the panel are shown
 CLUSTER = "cluster (Clusters page)"
 NOT_CLUSTERED = "(not clustered)"
-_CLUSTERS = "clusters_field"  # fields key -> one cluster name per item, from the Clusters page
+_CLUSTERS = "clusters_field"  # fields key -> (the cluster field, its content tag), from the Clusters page
 _APPLIED = "filter_applied"  # fields key -> the Filter the pages use now (for shared links)
 
 
@@ -46,7 +46,7 @@ def fields_of(collection: Collection) -> Fields:
     clusters = st.session_state.get(_CLUSTERS, {}).get(fields.key)
     if clusters is None:
         return fields
-    return Fields({**fields.by_name, CLUSTER: choice_field(CLUSTER, clusters)}, fields.n, fields.key, fields.root)
+    return Fields({**fields.by_name, CLUSTER: clusters[0]}, fields.n, fields.key, fields.root)
 
 
 def remember_clusters(collection: Collection, space: Space, rows: np.ndarray, names: list[str]) -> None:
@@ -58,8 +58,10 @@ def remember_clusters(collection: Collection, space: Space, rows: np.ndarray, na
     values = np.full(fields.n, NOT_CLUSTERED, dtype=object)
     values[space.item[rows]] = names
     known = st.session_state.setdefault(_CLUSTERS, {})
-    if fields.key not in known or not np.array_equal(known[fields.key], values):
-        known[fields.key] = values
+    if fields.key not in known or not np.array_equal(known[fields.key][0].values, values):
+        # Made once per clustering, not on every page's rerun: the field's counts and what a filter depends on.
+        tag = hashlib.sha256("\n".join(values.tolist()).encode()).hexdigest()[:12]
+        known[fields.key] = (choice_field(CLUSTER, values.tolist()), tag)
         st.rerun()  # the sidebar's panel, drawn before the clustering, offers the new field at once
 
 
@@ -67,7 +69,7 @@ def _clusters_tag(flt: Filter, fields: Fields) -> str:
     """What a cluster condition depends on: this session's clustering (another k, other members)."""
     if not any(c.field == CLUSTER for c in flt.conditions):
         return ""
-    return hashlib.sha256("\n".join(fields[CLUSTER].values.tolist()).encode()).hexdigest()[:12]
+    return st.session_state[_CLUSTERS][fields.key][1]
 
 
 def widget_key(fields: Fields, name: str) -> str:
