@@ -42,3 +42,14 @@ def demo():
     from similarity.ingest.collection import load_demo
 
     return load_demo()
+
+
+@pytest.fixture
+def app(tmp_path_factory, monkeypatch):
+    """A new browser session on a fresh store, on a server that allows no server folders."""
+    from support import app_test
+
+    from similarity.storage.paths import ALLOWED_FOLDERS
+
+    monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)
+    return app_test(str(tmp_path_factory.mktemp("app-store")))

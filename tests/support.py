@@ -191,3 +191,12 @@ def start_servers(processes: int, store: str) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
     return server, url
+
+
+def app_test(store_root: str):
+    """The whole app in Streamlit's AppTest (a new browser session), on a given embedding store."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.session_state["store_root"] = store_root
+    return at

@@ -2,11 +2,10 @@
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from support import app_test
 
 from similarity.ingest.collection import load_files, load_folder, load_indexed
 from similarity.ingest.fields import (
@@ -32,11 +31,9 @@ from similarity.limits import MAX_FILTER_CHOICES
 from similarity.search.filters import Condition, Filter, indexed_mask, narrowed, where_clause
 from similarity.storage.items import ItemTable
 from similarity.storage.lance import connect
-from similarity.storage.paths import ALLOWED_FOLDERS
 from ui.filters import CLUSTER, widget_key
 from ui.text import plain
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DAY = 86_400.0
 
 
@@ -202,14 +199,6 @@ def test_the_where_clause_quotes_what_a_visitor_could_type(indexed_shop):
 # --- the pages, narrowed together ----------------------------------------------------------
 
 
-@pytest.fixture
-def app(tmp_path_factory, monkeypatch):
-    monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["store_root"] = str(tmp_path_factory.mktemp("store"))
-    return at
-
-
 def _filter_by_category(at, demo, page: str, category: str, keywords: str = ""):
     fields = collection_fields(demo)
     at.switch_page(page).run()
@@ -293,20 +282,17 @@ def test_a_link_carries_the_filter_and_a_bad_one_is_named(app, demo):
     app.text_input(key="query_text").set_value("a red fruit").run()
     link = dict(app.query_params)
     assert json.loads(link["filter"]) == [{"field": CATEGORY, "keep": ["Flags"]}]
-    fresh = AppTest.from_file(APP, default_timeout=180)
-    fresh.session_state["store_root"] = app.session_state["store_root"]
+    fresh = app_test(app.session_state["store_root"])
     fresh.query_params.update(link)
     fresh.switch_page("app_pages/search.py").run()
     assert not fresh.exception and not fresh.warning
     assert f"The filter keeps {flags:,} of 1,861 items: category: Flags." in [c.value for c in fresh.caption]
-    bad = AppTest.from_file(APP, default_timeout=180)
-    bad.session_state["store_root"] = app.session_state["store_root"]
+    bad = app_test(app.session_state["store_root"])
     bad.query_params.update({"filter": json.dumps([{"field": "no such", "keep": ["x"]}, {"nonsense": 1}])})
     bad.switch_page("app_pages/search.py").run()
     assert not bad.exception
     assert any("its filter is not a list of conditions" in w.value for w in bad.warning), bad.warning
-    bad = AppTest.from_file(APP, default_timeout=180)
-    bad.session_state["store_root"] = app.session_state["store_root"]
+    bad = app_test(app.session_state["store_root"])
     bad.query_params.update({"filter": json.dumps([{"field": "no such", "keep": ["x"]}, {"field": SIZE, "low": 5}])})
     bad.switch_page("app_pages/search.py").run()
     assert not bad.exception

@@ -5,17 +5,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import unit_vectors
-from streamlit.testing.v1 import AppTest
 
 from similarity.ingest.collection import Item
 from similarity.ingest.space import Space, embed_collection
 from similarity.storage.keys import CAPTION, IMAGE
-from similarity.storage.paths import ALLOWED_FOLDERS, DEMO_VECTORS
+from similarity.storage.paths import DEMO_VECTORS
 from similarity.storage.vectors import EmbeddingStore
 from similarity.views import quality
 from similarity.views.quality import own_pair_quality, side_by_side
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -164,14 +161,6 @@ def test_two_models_side_by_side_share_one_chance_column():
 
 
 # --- the page ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def app(tmp_path_factory, monkeypatch):
-    monkeypatch.delenv(ALLOWED_FOLDERS, raising=False)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state["store_root"] = str(tmp_path_factory.mktemp("app-store"))
-    return at
 
 
 def test_page_shows_the_recall_table_with_chance_and_keeps_it_when_a_second_model_is_unavailable(app):
