@@ -73,6 +73,8 @@ def build_bundled(cfg: dict):
     vision = cfg["model_cfg"]["vision_cfg"]
     text_cfg = cfg["model_cfg"]["text_cfg"]
     if vision.get("backbone") == BACKBONE:
+        # Here, not at the top: these import torch (~5 s), which the app, running on ONNX Runtime, never needs.
+        # No circle: tests/test_layout.py allows exactly these torch modules in functions (TORCH_MODULES).
         from open_clip.model import _build_text_tower
 
         from similarity.encoders.lite import load_backbone
