@@ -67,8 +67,8 @@ def _by_author(word: str, authors: frozenset[str]) -> bool:
     return any(a == word or (len(word) >= 2 and a.startswith(word)) for a in authors)
 
 
-def _read(svg: Path, root: Path) -> Drawing:
-    text = svg.read_text("utf-8", errors="replace")
+def _read(svg: Path, root: Path, data: bytes) -> Drawing:
+    text = data.decode("utf-8", errors="replace")
     titles = [html.unescape(t).strip() for t in re.findall(r"<dc:title>([^<]*)</dc:title>", text)]
     agents = re.findall(r"<cc:Agent[^>]*>(.*?)</cc:Agent>", text, flags=re.S)
     names = [html.unescape(n) for block in agents for n in re.findall(r"<dc:title>([^<]*)</dc:title>", block)]
@@ -136,10 +136,11 @@ def drawings(source: Path = CLIPART_SOURCE) -> list[Drawing]:
     for svg in sorted(source.rglob("*.svg")):
         if svg.is_symlink() or not svg.is_file():
             continue
-        key = content_id(svg.read_bytes())
+        data = svg.read_bytes()
+        key = content_id(data)
         if key not in seen:
             seen.add(key)
-            found.append(_read(svg, source))
+            found.append(_read(svg, source, data))
     return found
 
 
