@@ -27,14 +27,19 @@ $(CLIPART): $(ONNX) similarity/ingest/clipart.py
 	  $(PY) -m similarity.views.shipped clipart; \
 	else echo "No clipart demo: install the Debian package openclipart-svg (make system) to get it."; fi
 
-run: $(VENV)/.installed $(ONNX) $(CLIPART)
+# The "Watch it learn" page's input: the emoji demo through model 3.0's frozen backbone (~20 s, once).
+LAB := data/demo/features.npz
+$(LAB): $(ONNX) similarity/lab/data.py
+	$(PY) -m similarity.lab.data
+
+run: $(VENV)/.installed $(ONNX) $(CLIPART) $(LAB)
 	$(PY) -m ui.serve
 
 # A class on one machine: N app processes behind HAProxy on port 8501
 # (BIND=0.0.0.0 to let the classroom network in). Ctrl+C stops them all.
 PROCESSES ?= 2
 BIND ?= 127.0.0.1
-serve-class: system $(VENV)/.installed $(ONNX) $(CLIPART)
+serve-class: system $(VENV)/.installed $(ONNX) $(CLIPART) $(LAB)
 	$(PY) -m ui.serve_class --processes $(PROCESSES) --bind $(BIND) --port 8501
 
 # Debian packages for the emoji data, the clipart demo, the SVG renderer and the browser test.
@@ -46,7 +51,7 @@ $(VENV)/.ray: $(VENV)/.installed requirements-ray.txt
 	$(PY) -m pip install -r requirements-ray.txt
 	touch $@
 
-test: system $(VENV)/.installed $(VENV)/.ray $(ONNX) $(CLIPART)
+test: system $(VENV)/.installed $(VENV)/.ray $(ONNX) $(CLIPART) $(LAB)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

@@ -15,6 +15,7 @@ pages = st.navigation(
         st.Page("app_pages/map.py", title="Map and angles", icon=":material/scatter_plot:"),
         st.Page("app_pages/clusters.py", title="Clusters", icon=":material/workspaces:"),
         st.Page("app_pages/quality.py", title="How good is the model here?", icon=":material/fact_check:"),
+        st.Page("app_pages/lab.py", title="Watch it learn", icon=":material/model_training:"),
         st.Page("app_pages/collections.py", title="Your collection", icon=":material/photo_library:"),
     ]
 )

@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "similarity"
-FLOORS = ["limits", "words", "storage", "encoders", "ingest", "search", "views"]  # bottom to top
+FLOORS = ["limits", "words", "storage", "encoders", "ingest", "search", "lab", "views"]  # bottom to top
 # Modules that import torch at their top: imported inside the functions that build a PyTorch tower, so the
 # app, which runs on ONNX Runtime, starts without torch (~5 s); still counted for floors and circles.
 TORCH_MODULES = {"similarity.encoders.lite", "similarity.encoders.picture_tower"}

@@ -89,6 +89,7 @@ SIZES = {
     "fields": 6,  # each collection's filter fields: a few arrays of one value per item
     "narrowed": 12,  # (items kept, the space narrowed by a filter): a copy of the kept rows' vectors each
     "why": 64,  # "Why this matched" explanations: up to two 192 px pictures each (~0.2 MB)
+    "lab": 4,  # the lab's data (the demo's backbone features, ~10 MB) and the shipped model's vectors
 }
 
 

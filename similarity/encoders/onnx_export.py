@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from similarity.encoders.bundled import bundled_config, load_bundled
-from similarity.encoders.onnx_runtime import MANIFEST, OpenClipTokens, Tokens
+from similarity.encoders.onnx_runtime import BACKBONE_ONNX, MANIFEST, OpenClipTokens, Tokens
 from similarity.encoders.pretrained import load_checkpoint, load_pretrained
 from similarity.storage.paths import BUNDLED_DIR, onnx_folder
 
@@ -105,14 +105,54 @@ def export(encoder, folder: Path, text: dict) -> None:
     tmp.rename(folder)
 
 
+def export_backbone(path: Path) -> Path:
+    """Write model 3.0's frozen backbone alone (pixels -> pooled features, ImageNet logits) as ONNX.
+
+    What training and the "Watch it learn" page start from: the features a
+    head learns to map, computed once per picture. The same preprocessing as
+    the picture tower (the bundled export's manifest).
+    """
+    import torch
+
+    from similarity.encoders.lite import SIZE, load_backbone
+
+    backbone = load_backbone()
+
+    class Both(torch.nn.Module):
+        def forward(self, x):
+            features = backbone.features(x)
+            return features, backbone._fc(features)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.onnx")
+    with torch.no_grad():
+        torch.onnx.export(
+            Both(),
+            (torch.zeros(2, 3, SIZE, SIZE),),
+            str(tmp),
+            input_names=["pixels"],
+            output_names=["features", "logits"],
+            dynamic_axes={"pixels": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
+            dynamo=False,
+        )
+    tmp.replace(path)
+    return path
+
+
 def export_bundled(folder: Path | None = None, model: Path = BUNDLED_DIR) -> Path:
-    """Export the towers of the bundled model in ``model`` (default: next to its weights); returns the folder."""
+    """Export the towers of the bundled model in ``model`` (default: next to its weights); returns the folder.
+
+    Model 3.0 also gets its backbone alone (:func:`export_backbone`).
+    """
     target = folder or model / "onnx"
     encoder = load_bundled(model, backend="torch")
-    text_cfg = bundled_config(model / "config.json")["model_cfg"]["text_cfg"]
+    config = bundled_config(model / "config.json")["model_cfg"]
+    text_cfg = config["text_cfg"]
     tokenizer = Path(text_cfg["hf_tokenizer_name"]) / "tokenizer.json"
     spec = {"tokenizer": "tokenizers", "file": tokenizer, "pad_token": "[PAD]"}
     export(encoder, target, {**spec, "context_length": text_cfg["context_length"]})
+    if config["vision_cfg"].get("backbone"):
+        export_backbone(target / BACKBONE_ONNX)
     return target
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 MANIFEST = "manifest.json"
+BACKBONE_ONNX = "backbone.onnx"  # model 3.0's frozen backbone alone (onnx_export.export_backbone)
 
 
 class Tokens:
@@ -63,6 +64,7 @@ class OnnxTowers:
         if image_model != "image.onnx":
             self.backend = f"ONNX Runtime ({image_model})"
         self._text = ort.InferenceSession(str(folder / "text.onnx"), options, providers=["CPUExecutionProvider"])
+        self._options, self._backbone = options, None
         text = self.manifest["text"]
         if text["tokenizer"] == "open_clip":
             self.tokenize = OpenClipTokens(text["arch"])
@@ -86,6 +88,17 @@ class OnnxTowers:
 
     def texts(self, batch: list[str]) -> np.ndarray:
         return self._text.run(None, {"tokens": self.tokenize(batch)})[0]
+
+    def backbone(self, batch: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Model 3.0's frozen backbone alone: (pooled features ``(n, 1280)``, ImageNet logits ``(n, 1000)``)."""
+        if self._backbone is None:
+            import onnxruntime as ort
+
+            path = self.folder / BACKBONE_ONNX
+            if not path.exists():
+                raise FileNotFoundError(f"{path} is missing: run `make` (it exports the bundled model's backbone)")
+            self._backbone = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
+        return tuple(self._backbone.run(None, {"pixels": self.pixels(batch)}))
 
 
 class OpenClipTokens:

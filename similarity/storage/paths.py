@@ -16,6 +16,7 @@ DATA_DIR = ROOT / "data"
 DEMO_DIR = DATA_DIR / "demo"
 DEMO_VECTORS = DEMO_DIR / "vectors.npz"  # the demo embedded by the bundled model (python -m similarity.ingest.space)
 DEMO_VIEWS = DEMO_DIR / "views.npz"  # its maps and default clustering (python -m similarity.views.shipped)
+DEMO_FEATURES = DEMO_DIR / "features.npz"  # model 3.0's backbone features of it, for the lab (make), not committed
 BUNDLED_DIR = DATA_DIR / "models" / "emoji-clip"
 CLIPART_SOURCE = Path("/usr/share/openclipart/svg")  # Debian's openclipart-svg
 CLIPART_DIR = DATA_DIR / "clipart"  # rendered from it at install (python -m similarity.ingest.clipart), not committed

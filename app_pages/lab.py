@@ -1,0 +1,201 @@
+"""Watch it learn: a projection head trained live with the CLIP loss, one run per settings for the whole server."""
+
+import time
+from dataclasses import replace
+
+import streamlit as st
+
+from similarity.encoders import ModelLoadError
+from similarity.lab.run import FAILED, QUEUED, RECALL_AT, STOPPED, TRAINING, LabRun, LabSettings
+from similarity.views import lab_plots
+from ui import cache, lab
+from ui.state import page_header
+from ui.text import plain
+
+REFRESH_S = 0.7  # how often a live or replayed run's figures are redrawn
+REPLAY_S = 12  # a replay shows a run's snapshots over this long
+RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 1000.0)
+TEMPERATURES = (0.01, 0.03, 0.07, 0.2, 0.5, 1.0)
+NO_COMPARISON = "no second run"
+KEPT_PER_SESSION = 4  # runs a session remembers (a stopped one is gone from the server, not from its watchers)
+QUERY_EXAMPLES = ("something that flies", "a sweet dessert", "a musical instrument")
+
+page_header("Watch it learn", "lab")
+try:
+    data = lab.data()
+except (ValueError, OSError, ModelLoadError) as err:
+    st.info(f"The lab needs the bundled model 3.0 and its exported backbone: {plain(err)}")
+    st.stop()
+
+columns = st.columns([1, 1, 1.1, 1.6, 0.8])
+steps = columns[0].number_input("Steps", value=300, step=50, key="lab_steps", help="Updates of the head's weights")
+batch = columns[1].number_input(
+    "Batch", value=128, step=16, key="lab_batch", help="Pictures per step: each must pick its own caption among them"
+)
+temperature = columns[2].number_input(
+    "Temperature", value=0.07, step=0.01, format="%.2f", key="lab_temperature", help="Cosines are divided by it"
+)
+lr = columns[3].select_slider("Learning rate", RATES, value=0.003, key="lab_lr", help="How far each step moves")
+seed = columns[4].number_input("Seed", value=0, step=1, key="lab_seed", help="The head's first weights, the batches")
+buttons = st.columns([1, 1, 1.1, 2.4], vertical_alignment="bottom")
+compare = buttons[3].selectbox(
+    "Side by side: a second run at temperature",
+    [NO_COMPARISON, *TEMPERATURES],
+    key="lab_compare",
+    help="The same settings with another temperature, trained after this one",
+)
+settings = LabSettings(int(steps), int(batch), float(temperature), float(lr), int(seed))
+other = replace(settings, temperature=float(compare)) if compare != NO_COMPARISON else None
+try:
+    settings.checked(len(data.train))
+except ValueError as err:
+    st.error(plain(err))
+    st.stop()
+
+registry = lab.runs()
+if other == settings:
+    other = None
+
+
+def found(wanted: LabSettings | None) -> LabRun | None:
+    """The server's run of these settings, else the one this session saw (the server forgets stopped runs)."""
+    if wanted is None:
+        return None
+    seen = st.session_state.setdefault("lab_runs", {})
+    if (current := registry.find(data, wanted)) is not None:
+        seen.pop(wanted, None)
+        seen[wanted] = current
+        while len(seen) > KEPT_PER_SESSION:
+            seen.pop(next(iter(seen)))
+    return seen.get(wanted)
+
+
+run, second = found(settings), found(other)
+again = run is None or run.status in (FAILED, STOPPED)
+if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", disabled=not again):
+    try:
+        run = registry.start(data, settings)
+        second = registry.start(data, other) if other else None
+    except ValueError as err:
+        st.error(plain(err))
+    run, second = found(settings), found(other)
+live = [r for r in (run, second) if r is not None and not r.finished]
+if buttons[1].button("Stop", icon=":material/stop:", disabled=not live, help="Stops it for everyone watching"):
+    for r in live:
+        r.cancel()
+if buttons[2].button("Replay", icon=":material/replay:", disabled=run is None or bool(live)):
+    st.session_state["lab_replay"] = time.time()
+
+if run is None:
+    st.info(
+        "No run with these settings on this server yet: press **Start**. Training is for everyone on this "
+        "server: the same settings start one run, shown to all and kept for replay. The figures update as it "
+        f"trains (about {max(1, settings.steps // 20)} s for {settings.steps:,} steps on 2 cores)."
+    )
+    st.stop()
+
+
+def status(r: LabRun, label: str) -> None:
+    done = r.snapshots[-1].step if r.snapshots else 0
+    if r.status == QUEUED:
+        st.caption(f"{label}: waiting, another run is training on this server (one at a time).")
+    elif r.status == TRAINING:
+        st.caption(f"{label}: training for everyone on this server, step {done:,} of {r.settings.steps:,}.")
+    elif r.status in (FAILED, STOPPED):
+        st.warning(f"{label}: {plain(r.message)}")
+    else:
+        st.caption(f"{label}: {plain(r.message)}")
+
+
+def label_of(r: LabRun) -> str:
+    return f"temperature {r.settings.temperature:g}"
+
+
+def shown_index(r: LabRun, replaying: bool) -> int:
+    """Which snapshot to draw: the newest while training, the replay's, or the one the slider picks."""
+    last = len(r.snapshots) - 1
+    if not r.finished:
+        return last
+    if replaying:
+        share = (time.time() - st.session_state["lab_replay"]) / REPLAY_S
+        return min(last, int(share * (last + 1)))
+    steps = [s.step for s in r.snapshots]
+    step = st.select_slider("Show the run at step", steps, value=steps[-1], key=f"lab_step_{id(r)}")
+    return steps.index(step)
+
+
+def view() -> None:
+    runs = [r for r in (run, second) if r is not None]
+    replaying = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S + REFRESH_S
+    left, right = st.columns([2, 1.2], vertical_alignment="bottom")
+    with left:
+        for r in runs:
+            status(r, label_of(r))
+    if not run.snapshots:
+        return
+    with right:
+        index = shown_index(run, replaying)
+    snap = run.snapshots[index]
+    curves = [(label_of(r), list(r.losses), list(r.snapshots)) for r in runs]
+    names = [data.names[i] for i in data.shown]
+    tabs = st.tabs(["Similarity matrix", "Loss and recall", "Angles", "Modality gap", "Before and after"])
+    with tabs[0]:
+        matrix_columns = st.columns(len(runs))
+        for column, r in zip(matrix_columns, runs):
+            at = r.snapshots[min(index, len(r.snapshots) - 1)]
+            column.plotly_chart(lab_plots.similarity_matrix(at, names, label_of(r)), key=f"matrix_{id(r)}")
+        st.caption(
+            "Each cell: the cosine of a picture's vector (row) and a caption's (column). The loss asks the diagonal "
+            "to win each row and each column; watch it brighten while the rest stays dark."
+        )
+    with tabs[1]:
+        left, right = st.columns(2)
+        chance = RECALL_AT / len(data.names)
+        left.plotly_chart(lab_plots.loss_curve(curves, snap.step), key="loss")
+        right.plotly_chart(lab_plots.recall_curve(curves, snap.step, chance, lab.shipped()[1]), key="recall")
+        st.caption(
+            f"Step {snap.step:,}: loss {snap.loss:.3f}; recall@{RECALL_AT} {snap.recall_trained:.0%} on trained "
+            f"concepts, {snap.recall_unseen:.0%} on held-out ones (chance {chance:.1%}). Held-out recall is "
+            "what generalises; trained recall near 100% while held-out stalls is memorising."
+        )
+    with tabs[2]:
+        left, right = st.columns(2)
+        left.plotly_chart(lab_plots.angle_curves(run.snapshots[: index + 1], names, snap.step), key="angles")
+        chosen = right.selectbox("Caption as the query", names, key="lab_caption")
+        right.plotly_chart(lab_plots.caption_angle_view(snap, names, names.index(chosen)), key="angle_view")
+    with tabs[3]:
+        st.plotly_chart(lab_plots.gap_curve(curves, snap.step), key="gap")
+        st.caption(
+            f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption. "
+            "The captions never move (their tower is frozen); only the pictures' side does."
+        )
+    with tabs[4]:
+        before_after(snap)
+    if (replaying or any(not r.finished for r in runs)) and not st.session_state.get("lab_live"):
+        st.session_state["lab_live"] = True
+    elif st.session_state.get("lab_live") and not replaying and all(r.finished for r in runs):
+        st.session_state["lab_live"] = False
+        st.rerun()  # the whole page: buttons enable again and the figures stop refreshing
+
+
+def before_after(snap) -> None:
+    text = st.text_input("A question for all three", QUERY_EXAMPLES[0], max_chars=200, key="lab_query")
+    if not text.strip():
+        return
+    columns = st.columns(3)
+    answered = (
+        ("Untrained head (step 0)", run.snapshots[0].pictures),
+        (f"This run at step {snap.step:,}", snap.pictures),
+        ("Shipped model 3.0", lab.shipped()[0]),
+    )
+    for column, (title, pictures) in zip(columns, answered):
+        rows = lab.answers(pictures, text)
+        column.markdown(f"**{title}**")
+        column.image(
+            [cache.thumbnail(data.paths[i], 64) for i in rows], width=64, caption=[data.names[i] for i in rows]
+        )
+
+
+live_now = any(r is not None and not r.finished for r in (run, second))
+replay_on = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S
+st.fragment(run_every=REFRESH_S if live_now or replay_on else None)(view)()

@@ -1,0 +1,202 @@
+"""Figures of the "Watch it learn" page: what a run recorded, step by step (no Streamlit here).
+
+Each figure takes one or two runs' snapshots (a run and the same run at
+another temperature) and the step on show, so a live run, a replay and a
+scrubbed step draw the same way.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+
+from similarity.lab.run import RECALL_AT, Snapshot
+from similarity.views.map_plots import angle_view
+from similarity.views.plots import LAYOUT, QUERY_COLOUR, RESULT_COLOUR, short
+
+RUN_COLOURS = ("#4477aa", "#ee7733")  # the run, and the run at the compared temperature
+# Fixed colour range, so the matrix of step 0 and of step 300 can be compared by eye.
+MATRIX_RANGE = (-0.2, 0.8)
+
+
+def similarity_matrix(snap: Snapshot, names: list[str], title: str) -> go.Figure:
+    """Shown pictures (rows) x their captions (columns), coloured and written as cosines."""
+    labels = [html.escape(short(n, 14)) for n in names]
+    fig = go.Figure(
+        go.Heatmap(
+            z=snap.matrix,
+            x=[f"“{n}”" for n in labels],
+            y=labels,
+            zmin=MATRIX_RANGE[0],
+            zmax=MATRIX_RANGE[1],
+            colorscale="Viridis",
+            text=np.round(snap.matrix, 2),
+            texttemplate="%{text:.2f}",
+            textfont=dict(size=12),
+            colorbar=dict(title=dict(text="cos", side="right"), thickness=12),
+            hovertemplate="picture %{y}<br>caption %{x}<br>cos %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        **{**LAYOUT, "height": 420, "margin": dict(l=90, r=10, t=70, b=90)},
+        title=dict(text=f"{title}<br><sup>step {snap.step:,}: pictures (rows) × captions (columns)</sup>"),
+        xaxis=dict(title="captions (frozen text tower)", tickangle=-40, side="bottom"),
+        yaxis=dict(title="pictures (the head)", autorange="reversed"),
+    )
+    return fig
+
+
+def _step_marker(fig: go.Figure, step: int) -> None:
+    fig.add_vline(x=step, line=dict(color=QUERY_COLOUR, width=1, dash="dot"))
+
+
+def loss_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) -> go.Figure:
+    """Every step's training loss (light) and its mean between snapshots (bold), per run."""
+    fig = go.Figure()
+    for (label, losses, snaps), colour in zip(runs, RUN_COLOURS):
+        steps = np.arange(1, len(losses) + 1)
+        fig.add_scatter(
+            x=steps,
+            y=losses,
+            mode="lines",
+            line=dict(color=colour, width=1),
+            opacity=0.3,
+            showlegend=False,
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=[s.step for s in snaps],
+            y=[s.loss for s in snaps],
+            mode="lines+markers",
+            name=label,
+            line=dict(color=colour, width=3),
+            hovertemplate="step %{x}<br>loss %{y:.3f}<extra>" + html.escape(label) + "</extra>",
+        )
+    _step_marker(fig, step)
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text="Loss<br><sup>how unsure each pick of its own pair is</sup>"),
+        xaxis=dict(title="training step"),
+        yaxis=dict(title="loss (nats)", rangemode="tozero"),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def recall_curve(
+    runs: list[tuple[str, list[float], list[Snapshot]]], step: int, chance: float, shipped: float | None
+) -> go.Figure:
+    """Recall@5 of held-out concepts (solid) and of trained ones (dashed) per run, with chance and the shipped model."""
+    fig = go.Figure()
+    for (label, _, snaps), colour in zip(runs, RUN_COLOURS):
+        x = [s.step for s in snaps]
+        fig.add_scatter(
+            x=x,
+            y=[s.recall_unseen for s in snaps],
+            mode="lines+markers",
+            name=f"{label}: held-out",
+            line=dict(color=colour, width=3),
+        )
+        fig.add_scatter(
+            x=x,
+            y=[s.recall_trained for s in snaps],
+            mode="lines",
+            name=f"{label}: trained",
+            line=dict(color=colour, width=2, dash="dash"),
+        )
+    fig.add_hline(
+        y=chance,
+        line=dict(color="#888", dash="dot"),
+        annotation_text=f"chance {chance:.1%}",
+        annotation_position="top left",
+    )
+    if shipped is not None:
+        fig.add_hline(
+            y=shipped,
+            line=dict(color=RESULT_COLOUR, dash="dot"),
+            annotation_text=f"shipped model 3.0, held-out: {shipped:.0%}",
+            annotation_position="top left",
+        )
+    _step_marker(fig, step)
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text=f"Recall@{RECALL_AT}<br><sup>captions whose picture is in their top {RECALL_AT}</sup>"),
+        xaxis=dict(title="training step"),
+        yaxis=dict(title=f"recall@{RECALL_AT} (share of captions)", range=[0, 1.02], tickformat=".0%"),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def angle_curves(snaps: list[Snapshot], names: list[str], step: int) -> go.Figure:
+    """Each shown picture's angle to its own caption, and the mean to the other shown captions."""
+    fig = go.Figure()
+    steps = [s.step for s in snaps]
+    degrees = np.degrees(np.arccos(np.clip(np.stack([s.matrix for s in snaps]), -1, 1)))  # (snapshots, n, n)
+    n = degrees.shape[1]
+    others = (degrees.sum(axis=2) - np.einsum("tii->ti", degrees)) / (n - 1)
+    fig.add_scatter(
+        x=steps,
+        y=others.mean(axis=1),
+        mode="lines",
+        name="a picture and other captions (mean)",
+        line=dict(color="#888", width=3, dash="dash"),
+    )
+    colours = [RUN_COLOURS[0], "#228833", "#aa3377", "#ccbb44"]
+    for i, colour in zip(range(min(4, n)), colours):
+        fig.add_scatter(
+            x=steps,
+            y=degrees[:, i, i],
+            mode="lines+markers",
+            name=f"{short(names[i], 14)} ↔ its caption",
+            line=dict(color=colour, width=2),
+        )
+    fig.add_hline(
+        y=90, line=dict(color="#bbb", dash="dot"), annotation_text="90°: unrelated", annotation_position="bottom left"
+    )
+    _step_marker(fig, step)
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text="Angles<br><sup>own pairs close in, others stay wide</sup>"),
+        xaxis=dict(title="training step"),
+        yaxis=dict(title="angle φ (degrees)", range=[0, 120]),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
+def caption_angle_view(snap: Snapshot, names: list[str], caption: int) -> go.Figure:
+    """The Map page's angle view with one shown caption as the query and the shown pictures around it."""
+    angles = np.degrees(np.arccos(np.clip(snap.matrix[:, caption], -1, 1)))
+    order = np.argsort(angles, kind="stable")
+    labels = [f"{names[i]} ✓" if i == caption else names[i] for i in order]
+    return angle_view(
+        angles[order],
+        labels,
+        f"“{names[caption]}” at step {snap.step:,}",
+        "✓ its own picture",
+    )
+
+
+def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) -> go.Figure:
+    """Degrees between the mean picture direction and the mean caption direction, per run."""
+    fig = go.Figure()
+    for (label, _, snaps), colour in zip(runs, RUN_COLOURS):
+        fig.add_scatter(
+            x=[s.step for s in snaps],
+            y=[s.gap_angle for s in snaps],
+            mode="lines+markers",
+            name=label,
+            line=dict(color=colour, width=3),
+        )
+    _step_marker(fig, step)
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text="The modality gap<br><sup>angle between the mean picture and the mean caption</sup>"),
+        xaxis=dict(title="training step"),
+        yaxis=dict(title="angle between the centres (degrees)", range=[0, 100]),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
