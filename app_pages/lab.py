@@ -7,12 +7,12 @@ import streamlit as st
 
 from similarity.encoders import ModelLoadError
 from similarity.lab.run import FAILED, QUEUED, RECALL_AT, STOPPED, TRAINING, LabRun, LabSettings
+from similarity.limits import LAB_REFRESH_S
 from similarity.views import lab_plots
 from ui import cache, lab
 from ui.state import page_header
 from ui.text import plain
 
-REFRESH_S = 0.7  # how often a live or replayed run's figures are redrawn
 REPLAY_S = 12  # a replay shows a run's snapshots over this long
 RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 1000.0)
 TEMPERATURES = (0.01, 0.03, 0.07, 0.2, 0.5, 1.0)
@@ -72,7 +72,7 @@ def found(wanted: LabSettings | None) -> LabRun | None:
 
 run, second = found(settings), found(other)
 again = run is None or run.status in (FAILED, STOPPED)
-if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", disabled=not again):
+if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", disabled=not again, key="lab_start"):
     try:
         run = registry.start(data, settings)
         second = registry.start(data, other) if other else None
@@ -126,7 +126,7 @@ def shown_index(r: LabRun, replaying: bool) -> int:
 
 def view() -> None:
     runs = [r for r in (run, second) if r is not None]
-    replaying = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S + REFRESH_S
+    replaying = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S + LAB_REFRESH_S
     left, right = st.columns([2, 1.2], vertical_alignment="bottom")
     with left:
         for r in runs:
@@ -198,4 +198,4 @@ def before_after(snap) -> None:
 
 live_now = any(r is not None and not r.finished for r in (run, second))
 replay_on = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S
-st.fragment(run_every=REFRESH_S if live_now or replay_on else None)(view)()
+st.fragment(run_every=LAB_REFRESH_S if live_now or replay_on else None)(view)()

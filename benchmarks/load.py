@@ -8,6 +8,9 @@ shown, timeouts, dropped connections), and the server processes' memory and CPU.
 
     python benchmarks/load.py --sessions 1 10 30 --seconds 60 --processes 1 2
 
+``--lab``: every student opens "Watch it learn", presses Start with the
+default settings (one run for the whole server) and watches it to its end.
+
 ``--processes N`` > 1 starts ``python -m ui.serve_class`` (N servers behind
 HAProxy with sticky sessions). Every loop is bounded in time and count;
 servers listen on 127.0.0.1 only.
@@ -25,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.support import THINK_S, Tally, run_load, start_servers, warm  # noqa: E402
+from tests.support import THINK_S, Tally, lab_watcher, run_load, start_servers, student, warm  # noqa: E402
 
 
 def process_tree(pid: int) -> list[int]:
@@ -56,6 +59,7 @@ def summary(label: str, tally: Tally, seconds: float, rss: float, cpu: float) ->
         q = statistics.quantiles(times, n=20, method="inclusive") if len(times) >= 2 else [times[0]] * 19
         p50, p95 = statistics.median(times), q[18]
         lines.append(f"  {action:15s} n={len(times):4d}  p50 {p50:5.2f} s  p95 {p95:5.2f} s  max {max(times):5.2f} s")
+    lines += [f"  seen: {note}" for note in sorted(tally.notes)]
     lines += [f"  error: {e}" for e in tally.errors[:5]]
     return "\n".join(lines)
 
@@ -66,6 +70,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--think", type=float, default=THINK_S, help="mean seconds between a student's actions")
+    parser.add_argument(
+        "--lab", action="store_true", help="every student presses Start on Watch it learn and watches the run"
+    )
     args = parser.parse_args()
     for processes in args.processes:
         with tempfile.TemporaryDirectory() as store:
@@ -76,7 +83,7 @@ def main() -> None:
                 for n in args.sessions:
                     rss0, cpu0 = usage(server.pid)
                     started = time.monotonic()
-                    tally = run_load(url, n, args.seconds, args.think)
+                    tally = run_load(url, n, args.seconds, args.think, lab_watcher if args.lab else student)
                     elapsed = time.monotonic() - started
                     rss, cpu = usage(server.pid)
                     print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -53,6 +54,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     opened: int = 0
+    notes: set[str] = field(default_factory=set)  # e.g. each "Trained ..." line the lab's watchers saw
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, action: str, seconds: float) -> None:
@@ -85,9 +87,11 @@ class Student:
             )
         )
         self.widgets: dict[tuple[str, str], str] = {}  # (page, user key) -> widget id, learnt from the deltas
+        self.texts: list[str] = []  # the markdown and captions the last run showed
 
-    def run(self, page: str, query: str | None = None) -> None:
-        """Rerun ``page`` (with the search box set to ``query``) and wait until the script finishes."""
+    def run(self, page: str, query: str | None = None, press: str | None = None) -> None:
+        """Rerun ``page`` (with the search box set to ``query``, or the button of key ``press`` clicked)
+        and wait until the script finishes."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -97,7 +101,11 @@ class Student:
         if query is not None and (page, "query_text") in self.widgets:
             state = message.rerun_script.widget_states.widgets.add()
             state.id, state.string_value = self.widgets[page, "query_text"], query
+        if press is not None and (page, press) in self.widgets:
+            state = message.rerun_script.widget_states.widgets.add()
+            state.id, state.trigger_value = self.widgets[page, press], True
         self.ws.send(message.SerializeToString())
+        self.texts = []
         deadline = time.monotonic() + ACTION_TIMEOUT_S
         while time.monotonic() < deadline:
             reply = ForwardMsg()
@@ -108,6 +116,8 @@ class Student:
                 which = element.WhichOneof("type")
                 if which == "exception":
                     raise RuntimeError(f"{page}: exception shown: {element.exception.message[:80]}")
+                if which == "markdown":
+                    self.texts.append(element.markdown.body)
                 widget_id = getattr(getattr(element, which), "id", "") if which else ""
                 if isinstance(widget_id, str) and "-" in widget_id and widget_id.startswith("$$ID"):
                     self.widgets[page, widget_id.rsplit("-", 1)[-1]] = widget_id
@@ -148,20 +158,55 @@ def student(base_url: str, seconds: float, tally: Tally, seed: int, think_s: flo
         tally.fail(f"{type(err).__name__}: {err}")
 
 
+def lab_watcher(base_url: str, seconds: float, tally: Tally, seed: int, think_s: float) -> None:
+    """A student on "Watch it learn": presses Start with the default settings, then watches the run to its end.
+
+    Watching reruns the whole page as often as the page redraws its figures
+    (a browser reruns only the figures' fragment: this is an upper bound).
+    """
+    from similarity.limits import LAB_REFRESH_S
+
+    try:
+        start = time.monotonic()
+        me = Student(base_url)
+        me.run("lab")
+        tally.record("open the lab", time.monotonic() - start)
+        with tally.lock:
+            tally.opened += 1
+        time.sleep(random.Random(seed).uniform(0, think_s))  # not all at the same instant
+        began = time.monotonic()
+        me.run("lab", press="lab_start")
+        tally.record("press Start", time.monotonic() - began)
+        for _ in range(10_000):  # bounded in count as well as time
+            if time.monotonic() >= start + seconds:
+                tally.fail("the run had not ended when the time was up")
+                break
+            began = time.monotonic()
+            me.run("lab")
+            tally.record("watch (rerun)", time.monotonic() - began)
+            if ended := [t for t in me.texts if re.search(r": Trained [\d,]+ steps in", t)]:
+                with tally.lock:
+                    tally.notes.add(ended[0])
+                break
+            time.sleep(LAB_REFRESH_S)
+        me.close()
+    except Exception as err:  # noqa: BLE001 - every failure is counted, none stops the others
+        tally.fail(f"{type(err).__name__}: {err}")
+
+
 def warm(base_url: str) -> None:
     """One visit to each page, so the server-wide work is done before the measured load."""
     me = Student(base_url)
-    for page in ("search", "map", "clusters"):
+    for page in ("search", "map", "clusters", "lab"):
         me.run(page)
     me.close()
 
 
-def run_load(base_url: str, sessions: int, seconds: float, think_s: float = THINK_S) -> Tally:
-    """Start ``sessions`` students at once for ``seconds``; returns the tally."""
+def run_load(base_url: str, sessions: int, seconds: float, think_s: float = THINK_S, who=student) -> Tally:
+    """Start ``sessions`` students (``who``: :func:`student` or :func:`lab_watcher`) at once for ``seconds``."""
     tally = Tally()
     threads = [
-        threading.Thread(target=student, args=(base_url, seconds, tally, i, think_s), daemon=True)
-        for i in range(sessions)
+        threading.Thread(target=who, args=(base_url, seconds, tally, i, think_s), daemon=True) for i in range(sessions)
     ]
     for t in threads:
         t.start()

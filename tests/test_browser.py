@@ -12,7 +12,14 @@ from support import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port
 from ui.serve_class import wait_healthy
 
 SCREENSHOTS = ROOT / "artifacts"
-PAGES = {"home": "", "search": "search", "map": "map", "clusters": "clusters", "collection": "collections"}
+PAGES = {
+    "home": "",
+    "search": "search",
+    "map": "map",
+    "clusters": "clusters",
+    "collection": "collections",
+    "lab": "lab",
+}
 # What each page shows once its work is done.
 READY = {
     "home": "Active model",
@@ -20,6 +27,7 @@ READY = {
     "map": "trustworthiness",
     "clusters": "Zero-shot labels",
     "collection": "Active:",
+    "lab": "Learning rate",
 }
 
 
@@ -239,5 +247,42 @@ def test_hovering_a_point_of_the_map_shows_its_picture(server, browser):
     assert picture.first.get_attribute("src").startswith("data:image/webp;base64,")
     page.wait_for_function("document.querySelector('#vg-tooltip-element.visible img')?.naturalWidth > 0")
     assert page.locator("#vg-tooltip-element.visible h2").text_content().endswith("(image)")  # its caption
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
+
+
+def test_a_class_starts_watches_and_replays_a_training_run_at_1024(server, browser):
+    """Start trains for everyone; the figures move while it trains; a second student sees the same run; replay."""
+    from playwright.sync_api import expect
+
+    page = _open(browser, f"{server}/lab", 1024, 768, "Learning rate")
+    page.get_by_role("spinbutton", name="Steps").fill("200")
+    page.get_by_role("spinbutton", name="Steps").press("Enter")
+    expect(page.get_by_text("No run with these settings")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Start").click()
+    status = page.get_by_text(re.compile(r"training for everyone on this server, step [\d,]+ of 200"))
+    expect(status).to_be_visible(timeout=60_000)
+    seen = {status.text_content()}
+    for _ in range(100):  # bounded: the figures are redrawn while it trains
+        if page.get_by_text("Trained 200 steps").count():
+            break
+        if status.count():
+            seen.add(status.text_content())
+        page.wait_for_timeout(300)
+    assert len(seen) >= 2, seen  # the step shown moved on without a click
+    expect(page.get_by_text("Trained 200 steps").first).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("button", name="Start")).to_be_disabled(timeout=30_000)  # the page, not only the figures
+    matrix = page.locator(".js-plotly-plot").first
+    expect(matrix).to_contain_text("step 200")
+    other = browser.new_page(viewport={"width": 1024, "height": 768})  # a second student: no second training
+    other.goto(f"{server}/lab", timeout=60_000)
+    other.get_by_role("spinbutton", name="Steps").fill("200")
+    other.get_by_role("spinbutton", name="Steps").press("Enter")
+    expect(other.get_by_text("Trained 200 steps").first).to_be_visible(timeout=60_000)
+    expect(other.get_by_role("button", name="Start")).to_be_disabled()
+    other.close()
+    page.get_by_role("button", name="Replay").click()
+    expect(matrix).to_contain_text("step 0", timeout=10_000)  # the replay starts from the untrained head
+    expect(matrix).to_contain_text("step 200", timeout=30_000)  # and ends where the run did
     assert page.locator('[data-testid="stException"]').count() == 0
     page.close()

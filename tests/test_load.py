@@ -26,3 +26,18 @@ def test_three_students_for_ten_seconds_get_no_errors(class_server):
     tally = run_load(class_server, sessions=3, seconds=10, think_s=1.0)
     assert tally.errors == [] and tally.opened == 3
     assert len(tally.latencies["search"]) >= 3 and "open the app" in tally.latencies
+
+
+def test_three_students_pressing_start_on_the_lab_share_one_training(tmp_path):
+    from support import lab_watcher
+
+    server, url = start_servers(1, str(tmp_path / "store"))
+    try:
+        tally = run_load(url, sessions=3, seconds=120, think_s=1.0, who=lab_watcher)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    assert tally.errors == [] and tally.opened == 3
+    assert len(tally.latencies["press Start"]) == 3
+    (line,) = tally.notes  # every student saw the same run end: "Trained 300 steps in 14.2 s (21 steps/s)."
+    assert line.startswith("temperature 0.07: Trained 300 steps in")
