@@ -124,6 +124,75 @@ def shown_index(r: LabRun, replaying: bool) -> int:
     return steps.index(step)
 
 
+def show_matrix(runs: list[LabRun], index: int, names: list[str]) -> None:
+    for column, r in zip(st.columns(len(runs)), runs):
+        at = r.snapshots[min(index, len(r.snapshots) - 1)]
+        column.plotly_chart(lab_plots.similarity_matrix(at, names, label_of(r)), key=f"matrix_{len(runs)}_{id(r)}")
+    st.caption(
+        "Each cell: the cosine of a picture's vector (row) and a caption's (column). The loss asks the diagonal "
+        "to win each row and each column; watch it brighten while the rest stays dark."
+    )
+
+
+def show_loss_and_recall(runs: list[LabRun], index: int, names: list[str]) -> None:
+    snap, chance = run.snapshots[index], RECALL_AT / len(data.names)
+    curves = [(label_of(r), list(r.losses), list(r.snapshots)) for r in runs]
+    left, right = st.columns(2)
+    left.plotly_chart(lab_plots.loss_curve(curves, snap.step), key="loss")
+    right.plotly_chart(lab_plots.recall_curve(curves, snap.step, chance, lab.shipped()[1]), key="recall")
+    st.caption(
+        f"Step {snap.step:,}: loss {snap.loss:.3f}; recall@{RECALL_AT} {snap.recall_trained:.0%} on trained "
+        f"concepts, {snap.recall_unseen:.0%} on held-out ones (chance {chance:.1%}). Held-out recall is "
+        "what generalises; trained recall near 100% while held-out stalls is memorising."
+    )
+
+
+def show_angles(runs: list[LabRun], index: int, names: list[str]) -> None:
+    snap = run.snapshots[index]
+    left, right = st.columns(2)
+    left.plotly_chart(lab_plots.angle_curves(run.snapshots[: index + 1], names, snap.step), key="angles")
+    chosen = right.selectbox("Caption as the query", names, key="lab_caption")
+    right.plotly_chart(lab_plots.caption_angle_view(snap, names, names.index(chosen)), key="angle_view")
+
+
+def show_gap(runs: list[LabRun], index: int, names: list[str]) -> None:
+    snap = run.snapshots[index]
+    curves = [(label_of(r), list(r.losses), list(r.snapshots)) for r in runs]
+    st.plotly_chart(lab_plots.gap_curve(curves, snap.step), key="gap")
+    st.caption(
+        f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption. "
+        "The captions never move (their tower is frozen); only the pictures' side does."
+    )
+
+
+def show_before_after(runs: list[LabRun], index: int, names: list[str]) -> None:
+    snap = run.snapshots[index]
+    text = st.text_input("A question for all three", QUERY_EXAMPLES[0], max_chars=200, key="lab_query")
+    if not text.strip():
+        return
+    answered = (
+        ("Untrained head (step 0)", run.snapshots[0].pictures),
+        (f"This run at step {snap.step:,}", snap.pictures),
+        ("Shipped model 3.0", lab.shipped()[0]),
+    )
+    for column, (title, pictures) in zip(st.columns(3), answered):
+        rows = lab.answers(pictures, text)
+        column.markdown(f"**{title}**")
+        column.image(
+            [cache.thumbnail(data.paths[i], 64) for i in rows], width=64, caption=[data.names[i] for i in rows]
+        )
+
+
+# One figure at a time: every watching session redraws it as the run goes (tabs would draw all five).
+VIEWS = {
+    "Similarity matrix": show_matrix,
+    "Loss and recall": show_loss_and_recall,
+    "Angles": show_angles,
+    "Modality gap": show_gap,
+    "Before and after": show_before_after,
+}
+
+
 def view() -> None:
     runs = [r for r in (run, second) if r is not None]
     replaying = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S + LAB_REFRESH_S
@@ -135,65 +204,13 @@ def view() -> None:
         return
     with right:
         index = shown_index(run, replaying)
-    snap = run.snapshots[index]
-    curves = [(label_of(r), list(r.losses), list(r.snapshots)) for r in runs]
-    names = [data.names[i] for i in data.shown]
-    tabs = st.tabs(["Similarity matrix", "Loss and recall", "Angles", "Modality gap", "Before and after"])
-    with tabs[0]:
-        matrix_columns = st.columns(len(runs))
-        for column, r in zip(matrix_columns, runs):
-            at = r.snapshots[min(index, len(r.snapshots) - 1)]
-            column.plotly_chart(lab_plots.similarity_matrix(at, names, label_of(r)), key=f"matrix_{id(r)}")
-        st.caption(
-            "Each cell: the cosine of a picture's vector (row) and a caption's (column). The loss asks the diagonal "
-            "to win each row and each column; watch it brighten while the rest stays dark."
-        )
-    with tabs[1]:
-        left, right = st.columns(2)
-        chance = RECALL_AT / len(data.names)
-        left.plotly_chart(lab_plots.loss_curve(curves, snap.step), key="loss")
-        right.plotly_chart(lab_plots.recall_curve(curves, snap.step, chance, lab.shipped()[1]), key="recall")
-        st.caption(
-            f"Step {snap.step:,}: loss {snap.loss:.3f}; recall@{RECALL_AT} {snap.recall_trained:.0%} on trained "
-            f"concepts, {snap.recall_unseen:.0%} on held-out ones (chance {chance:.1%}). Held-out recall is "
-            "what generalises; trained recall near 100% while held-out stalls is memorising."
-        )
-    with tabs[2]:
-        left, right = st.columns(2)
-        left.plotly_chart(lab_plots.angle_curves(run.snapshots[: index + 1], names, snap.step), key="angles")
-        chosen = right.selectbox("Caption as the query", names, key="lab_caption")
-        right.plotly_chart(lab_plots.caption_angle_view(snap, names, names.index(chosen)), key="angle_view")
-    with tabs[3]:
-        st.plotly_chart(lab_plots.gap_curve(curves, snap.step), key="gap")
-        st.caption(
-            f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption. "
-            "The captions never move (their tower is frozen); only the pictures' side does."
-        )
-    with tabs[4]:
-        before_after(snap)
+    shown = st.radio("Show", list(VIEWS), horizontal=True, key="lab_view", label_visibility="collapsed")
+    VIEWS[shown](runs, index, [data.names[i] for i in data.shown])
     if (replaying or any(not r.finished for r in runs)) and not st.session_state.get("lab_live"):
         st.session_state["lab_live"] = True
     elif st.session_state.get("lab_live") and not replaying and all(r.finished for r in runs):
         st.session_state["lab_live"] = False
         st.rerun()  # the whole page: buttons enable again and the figures stop refreshing
-
-
-def before_after(snap) -> None:
-    text = st.text_input("A question for all three", QUERY_EXAMPLES[0], max_chars=200, key="lab_query")
-    if not text.strip():
-        return
-    columns = st.columns(3)
-    answered = (
-        ("Untrained head (step 0)", run.snapshots[0].pictures),
-        (f"This run at step {snap.step:,}", snap.pictures),
-        ("Shipped model 3.0", lab.shipped()[0]),
-    )
-    for column, (title, pictures) in zip(columns, answered):
-        rows = lab.answers(pictures, text)
-        column.markdown(f"**{title}**")
-        column.image(
-            [cache.thumbnail(data.paths[i], 64) for i in rows], width=64, caption=[data.names[i] for i in rows]
-        )
 
 
 live_now = any(r is not None and not r.finished for r in (run, second))

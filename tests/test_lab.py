@@ -154,9 +154,15 @@ def test_the_page_starts_a_run_shows_it_and_refuses_bad_settings(app):
     wait(lab.runs().find(data, LabSettings(steps=40)))
     app.run()
     assert any("Trained 40 steps" in c.value for c in app.caption), [c.value for c in app.caption]
-    assert any("recall@5" in c.value and "held-out" in c.value for c in app.caption)
-    assert len(app.get("plotly_chart")) >= 5  # matrix, loss, recall, angles, angle view, gap
+    charts = {"Similarity matrix": 1, "Loss and recall": 2, "Angles": 2, "Modality gap": 1, "Before and after": 0}
+    for name, n in charts.items():  # one view at a time
+        app.radio(key="lab_view").set_value(name).run()
+        assert not app.exception and len(app.get("plotly_chart")) == n, name
+        if name == "Loss and recall":
+            assert any("recall@5" in c.value and "held-out" in c.value for c in app.caption)
     assert app.text_input(key="lab_query").value == "something that flies"
+    titles = [m.value for m in app.main.markdown if m.value.startswith("**")]
+    assert titles == ["**Untrained head (step 0)**", "**This run at step 40**", "**Shipped model 3.0**"]
     app.number_input(key="lab_batch").set_value(1).run()
     assert any("at least 2 picture-caption pairs" in e.value for e in app.error)
     app.number_input(key="lab_batch").set_value(128).run()
