@@ -149,10 +149,13 @@ def show_loss_and_recall(runs: list[LabRun], index: int, names: list[str]) -> No
 
 def show_angles(runs: list[LabRun], index: int, names: list[str]) -> None:
     snap = run.snapshots[index]
-    left, right = st.columns(2)
-    left.plotly_chart(lab_plots.angle_curves(run.snapshots[: index + 1], names, snap.step), key="angles")
-    chosen = right.selectbox("Caption as the query", names, key="lab_caption")
-    right.plotly_chart(lab_plots.caption_angle_view(snap, names, names.index(chosen)), key="angle_view")
+    chosen = st.selectbox("Caption as the query", names, key="lab_caption")
+    st.plotly_chart(lab_plots.caption_angle_view(snap, names, names.index(chosen)), key="angle_view")
+    st.caption(
+        "The Map page's angle view: the caption is the query at 0°, each shown picture at its true angle from it "
+        "(φ = arccos of the cosine). Training pulls its own picture (✓) in; the others stay near 90°, unrelated."
+    )
+    st.plotly_chart(lab_plots.angle_curves(run.snapshots[: index + 1], names, snap.step), key="angles")
 
 
 def show_gap(runs: list[LabRun], index: int, names: list[str]) -> None:

@@ -154,7 +154,7 @@ def angle_curves(snaps: list[Snapshot], names: list[str], step: int) -> go.Figur
             line=dict(color=colour, width=2),
         )
     fig.add_hline(
-        y=90, line=dict(color="#bbb", dash="dot"), annotation_text="90°: unrelated", annotation_position="bottom left"
+        y=90, line=dict(color="#bbb", dash="dot"), annotation_text="90° = unrelated", annotation_position="top right"
     )
     _step_marker(fig, step)
     fig.update_layout(
