@@ -18,7 +18,7 @@ def test_a_few_training_steps_give_a_loadable_model_that_stores_only_what_it_tra
     from similarity.encoders.bundled import load_bundled
     from training.train import TrainConfig, train
 
-    train(TrainConfig(steps=3, limit=48, batch=32, styles=("openmoji",), out=str(tmp_path)))
+    train(TrainConfig(steps=3, limit=48, batch=32, styles=("openmoji",), clipart=0.0, out=str(tmp_path)))
     encoder = load_bundled(tmp_path, backend="torch")
     texts = encoder.encode_texts(["a red apple", "a rocket"])
     assert texts.shape == (2, 384) and np.allclose(np.linalg.norm(texts, axis=1), 1, atol=1e-5)

@@ -62,3 +62,12 @@ def test_renders_are_cached_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(styles, "render", lambda *_: pytest.fail("a cached style was drawn again"))
     again, _ = styles.rendered("openmoji", emoji, px=32)
     assert np.array_equal(images, again)
+
+
+def test_only_english_titled_drawings_train():
+    """Untranslated titles taught the first model 3.0 that unknown words have pictures (nonsense matched)."""
+    from training.clipart import english_titled
+
+    titles = ["bass guitar (music)", "ragazza seduta (people)", "kjumpingcube (applications)", "red apple"]
+    assert english_titled(titles).tolist() == [True, False, False, True]
+    assert not english_titled(["(flags)"]).any()  # a folder alone is no title

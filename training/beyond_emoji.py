@@ -7,7 +7,10 @@
   ranked against all those drawings; a hit is a drawing with that caption
   among the top 5 (recall@5);
 - **free-form clipart**: :data:`CLIPART_QUERIES` against the whole clipart
-  demo; a hit is at least 3 of the top 5 in an acceptable folder.
+  demo; a hit is at least 3 of the top 5 in an acceptable folder, and each
+  answer gets the verdict the Search page would show (close / weak / no real
+  match, against 200 nonsense phrases and the drawings' own captions): a
+  right answer called "no real match" misleads a class.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from PIL import Image
 
 from similarity.encoders.base import Encoder
 from similarity.ingest.bundled import CLIPART
+from similarity.search.relevance import Relevance, nonsense_words, null_baseline, own_caption_reference
 from training.clipart import HELD_OUT as HELD_OUT_NAMES
 from training.clipart import drawings
 from training.photos import load_photos
@@ -78,13 +82,18 @@ def clipart_figures(encoder: Encoder) -> dict | None:
     every = CLIPART.load()
     folders = [f"{i.label}/{dict(i.extra).get('folder', '')}".split("/") for i in every.items]
     pictures = encoder.encode_images([Image.open(i.image_path) for i in every.items])
+    null = null_baseline(encoder.encode_texts(nonsense_words()), pictures)
+    own = own_caption_reference(pictures, encoder.encode_texts([i.caption for i in every.items]))
     answers = {}
     for (query, accepted), q in zip(CLIPART_QUERIES.items(), encoder.encode_texts(list(CLIPART_QUERIES))):
         if sum(any(word in f for word in accepted) for f in folders) < MIN_ANSWERS:
             continue  # this clipart cannot answer it
-        top = np.argsort(-(pictures @ q), kind="stable")[:5]
+        cosines = pictures @ q
+        top = np.argsort(-cosines, kind="stable")[:5]
         hit = sum(any(word in folders[i] for word in accepted) for i in top) >= MIN_ANSWERS
-        answers[query] = {"hit": bool(hit), "top": [every.items[i].caption for i in top]}
+        best = float(cosines[top[0]])
+        verdict = Relevance(best, null.share_below(best), 0.0, null.weak_at, null.strong_at, own).verdict
+        answers[query] = {"hit": bool(hit), "verdict": verdict, "top": [every.items[i].caption for i in top]}
     return {
         "held_out_categories": list(HELD_OUT_NAMES),
         "held_out_r5": r5,

@@ -151,11 +151,17 @@ def headline(styles: dict, photos: dict, clipart: dict | None) -> dict:
         "photo_r1": photos["r1"],
         "clipart_held_out_r5": clipart["held_out_r5"] if clipart else None,
         "clipart_free_form": _answered(clipart["free_form"]) if clipart else None,
+        "clipart_right_but_no_match": _misjudged(clipart["free_form"]) if clipart else None,
     }
 
 
 def _answered(answers: dict) -> tuple[int, int]:
     return sum(a["hit"] for a in answers.values()), len(answers)
+
+
+def _misjudged(answers: dict) -> int:
+    """Right answers the Search page would call "no real match"."""
+    return sum(a["hit"] and a["verdict"] == "no real match" for a in answers.values())
 
 
 def headline_sentence(h: dict) -> str:
@@ -221,9 +227,14 @@ def _clipart_lines(clipart: dict | None) -> list[str]:
         "",
         f"Clipart, categories never trained on ({', '.join(clipart['held_out_categories'])}: "
         f"{clipart['held_out_pictures']:,} drawings): caption -> drawing recall@5 {clipart['held_out_r5']:.2f}. "
-        f"Free-form questions on the whole clipart demo: {hits} of {n} answered:",
+        f"Free-form questions on the whole clipart demo: {hits} of {n} answered; "
+        f'{_misjudged(clipart["free_form"])} right answers get the verdict "no real match" (the Search page\'s '
+        "verdict against 200 nonsense phrases, in brackets):",
         "",
-        *[f"- {'✅' if a['hit'] else '❌'} *{q}*: {', '.join(a['top'])}" for q, a in clipart["free_form"].items()],
+        *[
+            f"- {'✅' if a['hit'] else '❌'} *{q}*: {', '.join(a['top'])} ({a['verdict']})"
+            for q, a in clipart["free_form"].items()
+        ],
     ]
 
 

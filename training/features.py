@@ -13,10 +13,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from similarity.encoders.lite import MEAN, SIZE, STD, WEIGHTS_SHA256, load_backbone
+from similarity.encoders.lite import MEAN, SIZE, STD, WEIGHTS_SHA256
+from similarity.encoders.onnx_export import export_backbone
 from similarity.encoders.onnx_runtime import preprocess
 
 CACHE = Path.home() / ".cache" / "clip-explorer" / "features"
@@ -28,28 +28,9 @@ def _session():
     """The backbone (features and logits) on ONNX Runtime, exported once per weights file."""
     import onnxruntime as ort
 
-    path = CACHE / f"lite0-{WEIGHTS_SHA256[:12]}-{SIZE}.onnx"
+    path = CACHE / f"lite0-{WEIGHTS_SHA256[:12]}-{SIZE}-pixels.onnx"
     if not path.exists():
-        backbone = load_backbone()
-
-        class Both(torch.nn.Module):
-            def forward(self, x):
-                features = backbone.features(x)
-                return features, backbone._fc(features)
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.onnx")
-        with torch.no_grad():
-            torch.onnx.export(
-                Both(),
-                (torch.zeros(2, 3, SIZE, SIZE),),
-                str(tmp),
-                input_names=["x"],
-                output_names=["features", "logits"],
-                dynamic_axes={"x": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
-                dynamo=False,
-            )
-        tmp.replace(path)
+        export_backbone(path)
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
@@ -58,7 +39,7 @@ def backbone_outputs(pictures: list[Image.Image]) -> tuple[np.ndarray, np.ndarra
     session, features, logits = _session(), [], []
     for start in range(0, len(pictures), BATCH):
         x = np.stack([preprocess(p, SIZE, list(MEAN), list(STD)) for p in pictures[start : start + BATCH]])
-        f, z = session.run(None, {"x": x})
+        f, z = session.run(None, {"pixels": x})
         features.append(f)
         logits.append(z)
     if not features:

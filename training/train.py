@@ -10,9 +10,9 @@ per picture (:mod:`training.features`, cached on disk) and MiniLM's vector
 per caption, so a training step is two small matrix products.
 
 Training pictures: every training concept (:func:`training.emoji_data.split_by_concept`)
-in the eight training designs, and optionally the clipart demo's drawings
-outside its held-out categories (:data:`training.clipart.HELD_OUT`), a set
-share of each batch. The photo mode needs no training: the ImageNet-label
+in the eight training designs, and optionally the clipart demo's English-titled
+drawings outside its held-out categories (:data:`training.clipart.HELD_OUT`),
+a set share of each batch. The photo mode needs no training: the ImageNet-label
 bridge is the backbone's class probabilities times MiniLM's vectors of the
 class names (:mod:`similarity.encoders.picture_tower`).
 
@@ -56,7 +56,7 @@ class TrainConfig:
     dropout: float = 0.3
     icon_bridge: float = 0.3  # share of the ImageNet-label bridge mixed into icons' vectors
     styles: tuple = TRAINING_STYLES  # emoji designs seen in training
-    clipart: float = 0.0  # share of each batch drawn from the clipart's training categories (0: none)
+    clipart: float = 0.25  # share of each batch drawn from the clipart's English-titled training drawings (0: none)
     hard_negatives: bool = False  # fill batches with emoji of the same Unicode subgroup
     seed: int = 0
     limit: int = 0  # train on the first N training emoji only (a smoke test); 0: all
@@ -133,6 +133,9 @@ def train(cfg: TrainConfig) -> Path:
     pictures_of = [np.flatnonzero(owner == i) for i in range(len(train_set))]
     drawings = clipart.drawings(held_out=False) if cfg.clipart else None
     drawn_features = drawings.features("clipart-training") if drawings else None
+    if drawings:
+        english = clipart.english_titled(drawings.captions)
+        drawings, drawn_features = drawings.subset(english), drawn_features[english]
     print(f"{len(features)} training pictures of {len(train_set)} emoji ready in {time.time() - t0:.0f}s", flush=True)
 
     folder = str(minilm_dir())

@@ -24,7 +24,7 @@ from training.evaluate import evaluate
 from training.train import TrainConfig, train
 
 VARIANTS = {
-    "emoji only (8 designs)": dict(),
+    "emoji only (8 designs)": dict(clipart=0.0),
     "+ clipart drawings, 1/4 of each batch": dict(clipart=0.25),
     "+ clipart, 1/2 of each batch": dict(clipart=0.5),
     "+ clipart 1/4, same-subgroup hard negatives": dict(clipart=0.25, hard_negatives=True),
