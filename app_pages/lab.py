@@ -6,8 +6,8 @@ from dataclasses import replace
 import streamlit as st
 
 from similarity.encoders import ModelLoadError
-from similarity.lab.run import FAILED, QUEUED, RECALL_AT, STOPPED, TRAINING, LabRun, LabSettings
-from similarity.limits import LAB_REFRESH_S
+from similarity.lab.run import FAILED, QUEUED, RECALL_AT, SNAPSHOTS, STOPPED, TRAINING, LabRun, LabSettings
+from similarity.limits import LAB_PACE_S, LAB_REFRESH_S
 from similarity.views import lab_plots
 from ui import cache, lab
 from ui.state import page_header
@@ -90,7 +90,7 @@ if run is None:
     st.info(
         "No run with these settings on this server yet: press **Start**. Training is for everyone on this "
         "server: the same settings start one run, shown to all and kept for replay. The figures update as it "
-        f"trains (about {max(1, settings.steps // 20)} s for {settings.steps:,} steps on 2 cores)."
+        f"trains, {SNAPSHOTS} times, at least {LAB_PACE_S:g} s apart so the class can follow."
     )
     st.stop()
 

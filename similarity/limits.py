@@ -40,3 +40,4 @@ LAB_MAX_SECONDS = 120  # a run still training after this stops: the server's cor
 LAB_KEPT_RUNS = 6  # finished runs a server keeps for replay (~30 MB each for the demo)
 LAB_WAITING = 4  # runs that may wait for the one training; more are refused until one ends
 LAB_REFRESH_S = 0.7  # a live or replayed run's figures are redrawn this often (each watching session reruns them)
+LAB_PACE_S = 0.5  # the least time between two snapshots of a run the class watches (20 snapshots: >= 10 s)

@@ -99,7 +99,7 @@ def test_settings_a_run_cannot_use_are_refused_with_what_to_change(data, change,
 
 
 def test_a_diverging_learning_rate_stops_with_a_plain_message_and_is_not_kept(data):
-    registry = LabRuns()
+    registry = LabRuns(pace_s=0)
     settings = LabSettings(steps=200, lr=1000.0)
     run = wait(registry.start(data, settings))
     assert run.status == FAILED and "NaN" in run.message and "learning rate 1000 is too large" in run.message
@@ -107,7 +107,7 @@ def test_a_diverging_learning_rate_stops_with_a_plain_message_and_is_not_kept(da
 
 
 def test_thirty_starts_of_the_same_settings_train_once(data):
-    registry = LabRuns()
+    registry = LabRuns(pace_s=0)
     settings = LabSettings(steps=20, batch=32)
     runs = {id(registry.start(data, settings)) for _ in range(30)}
     run = wait(registry.find(data, settings))
@@ -117,7 +117,7 @@ def test_thirty_starts_of_the_same_settings_train_once(data):
 
 
 def test_a_run_can_be_stopped_and_others_wait_their_turn(data):
-    registry = LabRuns(waiting=1)
+    registry = LabRuns(waiting=1, pace_s=0)
     long = registry.start(data, LabSettings(steps=5_000))
     queued = registry.start(data, LabSettings(steps=5_000, seed=1))
     with pytest.raises(ValueError, match="already waiting"):
@@ -131,6 +131,13 @@ def test_a_run_can_be_stopped_and_others_wait_their_turn(data):
     assert wait(long).status == STOPPED and long.message.startswith("Stopped at step")
     assert wait(queued).status == STOPPED
     assert registry.find(data, long.settings) is None
+
+
+def test_a_run_is_paced_for_watching_without_computing_more(data):
+    run = LabRun(LabSettings(steps=20, batch=32))
+    run.train(data, pace_s=0.1)
+    assert run.seconds >= 20 * 0.1 > run.computing  # 20 snapshots at least 0.1 s apart; the pauses are not work
+    assert "paced for watching" in run.message
 
 
 def test_a_run_past_the_time_bound_stops(data):

@@ -77,7 +77,8 @@ class LabRun:
     message: str = ""  # why it stopped or failed, in plain words
     snapshots: list[Snapshot] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)  # every step's loss
-    seconds: float = 0.0  # training time so far
+    seconds: float = 0.0  # since training began, pauses for watching included
+    computing: float = 0.0  # of which spent computing
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -87,12 +88,16 @@ class LabRun:
     def cancel(self) -> None:
         self._cancel.set()
 
-    def train(self, data: LabData, max_seconds: float = LAB_MAX_SECONDS) -> None:
-        """Train a head on ``data``, recording snapshots; sets :attr:`status` and :attr:`message` at the end."""
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss, not warnings
-            self._train(data, max_seconds)
+    def train(self, data: LabData, max_seconds: float = LAB_MAX_SECONDS, pace_s: float = 0.0) -> None:
+        """Train a head on ``data``, recording snapshots; sets :attr:`status` and :attr:`message` at the end.
 
-    def _train(self, data: LabData, max_seconds: float) -> None:
+        ``pace_s``: the least time between two snapshots. A class watches a
+        run of a few seconds' computing step by step; the pauses cost no CPU.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is caught by its loss, not warnings
+            self._train(data, max_seconds, pace_s)
+
+    def _train(self, data: LabData, max_seconds: float, pace_s: float) -> None:
         s = self.settings.checked(len(data.train))
         self.status = TRAINING
         rng = np.random.default_rng(s.seed)
@@ -101,7 +106,8 @@ class LabRun:
         every = {round(i * s.steps / SNAPSHOTS) for i in range(1, SNAPSHOTS + 1)}
         trained = rng.choice(data.train, min(TRAINED_SAMPLE, len(data.train)), replace=False)
         first = data.train[rng.choice(len(data.train), s.batch, replace=False)]
-        start, since = time.perf_counter(), []
+        start, since, paused = time.perf_counter(), [], 0.0
+        last = start  # when the last snapshot was taken
         self.snapshots.append(snapshot(0, head, data, trained, head.gradients(*_pair(data, first), s.temperature)[0]))
         for step in range(1, s.steps + 1):
             rows = data.train[rng.choice(len(data.train), s.batch, replace=False)]
@@ -111,17 +117,25 @@ class LabRun:
             optimiser.step(head.weights, grads)
             self.losses.append(loss)
             since.append(loss)
-            self.seconds = time.perf_counter() - start
             if step in every:
                 self.snapshots.append(snapshot(step, head, data, trained, float(np.mean(since))))
                 since = []
                 if rising(self.losses, self.snapshots[0].loss):
                     return self._end(FAILED, diverged(step, s.lr, "the loss rose instead of falling"))
+                if (wait := pace_s - (time.perf_counter() - last)) > 0:
+                    began = time.perf_counter()
+                    self._cancel.wait(wait)  # a Stop ends the pause at once
+                    paused += time.perf_counter() - began
+                last = time.perf_counter()
+            self.seconds = time.perf_counter() - start
+            self.computing = self.seconds - paused
             if self._cancel.is_set():
                 return self._end(STOPPED, f"Stopped at step {step:,} of {s.steps:,}.")
             if self.seconds > max_seconds:
                 return self._end(STOPPED, f"Stopped at step {step:,}: a run may take at most {max_seconds:.0f} s here.")
-        self._end(DONE, f"Trained {s.steps:,} steps in {self.seconds:.1f} s ({s.steps / self.seconds:.0f} steps/s).")
+        speed = f"{s.steps / self.computing:.0f} steps/s"
+        how = f"{self.computing:.1f} s of computing at {speed}, paced for watching" if paused else speed
+        self._end(DONE, f"Trained {s.steps:,} steps in {self.seconds:.1f} s ({how}).")
 
     def _end(self, status: str, message: str) -> None:
         self.status, self.message = status, message

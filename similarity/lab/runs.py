@@ -5,7 +5,8 @@ first press queues it, the others watch it. Runs train one after another in
 one worker thread (a 2-core server also answers the class's searches), at
 most :data:`~similarity.limits.LAB_WAITING` wait, and only runs that finished
 are kept (a stopped or diverged one is forgotten, so the next Start trains
-again).
+again). Runs are paced for watching: a few seconds of computing are spread
+over at least :data:`~similarity.limits.LAB_PACE_S` per snapshot.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 from similarity.lab.data import LabData
 from similarity.lab.run import DONE, FAILED, LabRun, LabSettings
-from similarity.limits import LAB_KEPT_RUNS, LAB_WAITING
+from similarity.limits import LAB_KEPT_RUNS, LAB_PACE_S, LAB_WAITING
 
 
 class LabRuns:
-    def __init__(self, kept: int = LAB_KEPT_RUNS, waiting: int = LAB_WAITING):
-        self.kept, self.waiting = kept, waiting
+    def __init__(self, kept: int = LAB_KEPT_RUNS, waiting: int = LAB_WAITING, pace_s: float = LAB_PACE_S):
+        self.kept, self.waiting, self.pace_s = kept, waiting, pace_s
         self.trained = 0  # runs actually trained (tests and the load benchmark read it)
         self._runs: OrderedDict[tuple, LabRun] = OrderedDict()
         self._lock = threading.Lock()
@@ -50,7 +51,7 @@ class LabRuns:
 
     def _train(self, key: tuple, run: LabRun, data: LabData) -> None:
         try:
-            run.train(data)
+            run.train(data, pace_s=self.pace_s)
         except Exception as err:  # a thread's error would otherwise vanish: the page shows it
             run._end(FAILED, f"The run failed: {err}")
         with self._lock:
