@@ -198,6 +198,8 @@ VIEWS = {
 
 def view() -> None:
     runs = [r for r in (run, second) if r is not None]
+    # Read before the status lines: the page reruns only once they say the run ended.
+    finished = all(r.finished for r in runs)
     replaying = time.time() - st.session_state.get("lab_replay", 0) < REPLAY_S + LAB_REFRESH_S
     left, right = st.columns([2, 1.2], vertical_alignment="bottom")
     with left:
@@ -209,9 +211,9 @@ def view() -> None:
         index = shown_index(run, replaying)
     shown = st.radio("Show", list(VIEWS), horizontal=True, key="lab_view", label_visibility="collapsed")
     VIEWS[shown](runs, index, [data.names[i] for i in data.shown])
-    if (replaying or any(not r.finished for r in runs)) and not st.session_state.get("lab_live"):
+    if (replaying or not finished) and not st.session_state.get("lab_live"):
         st.session_state["lab_live"] = True
-    elif st.session_state.get("lab_live") and not replaying and all(r.finished for r in runs):
+    elif st.session_state.get("lab_live") and not replaying and finished:
         st.session_state["lab_live"] = False
         st.rerun()  # the whole page: buttons enable again and the figures stop refreshing
 

@@ -88,11 +88,10 @@ class Student:
         )
         self.widgets: dict[tuple[str, str], str] = {}  # (page, user key) -> widget id, learnt from the deltas
         self.texts: list[str] = []  # the markdown and captions the last run showed
-        self.auto_rerun = ""  # the fragment the page asked the browser to rerun on a timer ("": none)
 
-    def run(self, page: str, query: str | None = None, press: str | None = None, fragment: str = "") -> None:
-        """Rerun ``page`` (with the search box set to ``query``, or the button of key ``press`` clicked;
-        ``fragment``: only that fragment, as a browser's timer does) and wait until the script finishes."""
+    def run(self, page: str, query: str | None = None, press: str | None = None) -> None:
+        """Rerun ``page`` (with the search box set to ``query``, or the button of key ``press`` clicked)
+        and wait until the script finishes."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -105,8 +104,6 @@ class Student:
         if press is not None and (page, press) in self.widgets:
             state = message.rerun_script.widget_states.widgets.add()
             state.id, state.trigger_value = self.widgets[page, press], True
-        if fragment:
-            message.rerun_script.fragment_id, message.rerun_script.is_auto_rerun = fragment, True
         self.ws.send(message.SerializeToString())
         self.texts = []
         deadline = time.monotonic() + ACTION_TIMEOUT_S
@@ -124,10 +121,6 @@ class Student:
                 widget_id = getattr(getattr(element, which), "id", "") if which else ""
                 if isinstance(widget_id, str) and "-" in widget_id and widget_id.startswith("$$ID"):
                     self.widgets[page, widget_id.rsplit("-", 1)[-1]] = widget_id
-            if kind == "auto_rerun":
-                self.auto_rerun = reply.auto_rerun.fragment_id
-            elif kind == "stop_auto_rerun":
-                self.auto_rerun = ""
             if kind == "script_finished":
                 return
         raise TimeoutError(f"{page}: no answer in {ACTION_TIMEOUT_S} s")
@@ -166,10 +159,14 @@ def student(base_url: str, seconds: float, tally: Tally, seed: int, think_s: flo
 
 
 def lab_watcher(base_url: str, seconds: float, tally: Tally, seed: int, think_s: float) -> None:
-    """A student on "Watch it learn": presses Start with the default settings, then watches the run to its end,
-    rerunning the figures' fragment as often as the page asks a browser to."""
+    """A student on "Watch it learn": presses Start with the default settings, then watches the run to its end.
+
+    Watching reruns the whole page as often as the page redraws its figures
+    (a browser reruns only the figures' fragment: this is an upper bound).
+    """
     from similarity.limits import LAB_REFRESH_S
 
+    doing = "open the lab"
     try:
         start = time.monotonic()
         me = Student(base_url)
@@ -178,16 +175,16 @@ def lab_watcher(base_url: str, seconds: float, tally: Tally, seed: int, think_s:
         with tally.lock:
             tally.opened += 1
         time.sleep(random.Random(seed).uniform(0, think_s))  # not all at the same instant
-        began = time.monotonic()
+        began, doing = time.monotonic(), "press Start"
         me.run("lab", press="lab_start")
         tally.record("press Start", time.monotonic() - began)
         for _ in range(10_000):  # bounded in count as well as time
             if time.monotonic() >= start + seconds:
                 tally.fail("the run had not ended when the time was up")
                 break
-            began = time.monotonic()
-            me.run("lab", fragment=me.auto_rerun)
-            tally.record("watch (figures redrawn)", time.monotonic() - began)
+            began, doing = time.monotonic(), "watch"
+            me.run("lab")
+            tally.record("watch (page rerun)", time.monotonic() - began)
             if ended := [t for t in me.texts if re.search(r": Trained [\d,]+ steps in", t)]:
                 with tally.lock:
                     tally.notes.add(ended[0])
@@ -195,7 +192,7 @@ def lab_watcher(base_url: str, seconds: float, tally: Tally, seed: int, think_s:
             time.sleep(LAB_REFRESH_S)
         me.close()
     except Exception as err:  # noqa: BLE001 - every failure is counted, none stops the others
-        tally.fail(f"{type(err).__name__}: {err}")
+        tally.fail(f"{doing}: {type(err).__name__}: {err}")
 
 
 def warm(base_url: str) -> None:
