@@ -71,14 +71,17 @@ def found(wanted: LabSettings | None) -> LabRun | None:
 
 
 run, second = found(settings), found(other)
-again = run is None or run.status in (FAILED, STOPPED)
+# Start is offered while a wanted run (this one, or its side-by-side one) is missing or was stopped.
+wanted = [run, second] if other else [run]
+again = any(r is None or r.status in (FAILED, STOPPED) for r in wanted)
 if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", disabled=not again, key="lab_start"):
     try:
-        run = registry.start(data, settings)
-        second = registry.start(data, other) if other else None
+        registry.start(data, settings)
+        if other:
+            registry.start(data, other)
+        st.rerun()  # drawn again with the run: Start disabled, Stop enabled
     except ValueError as err:
         st.error(plain(err))
-    run, second = found(settings), found(other)
 live = [r for r in (run, second) if r is not None and not r.finished]
 if buttons[1].button("Stop", icon=":material/stop:", disabled=not live, help="Stops it for everyone watching"):
     for r in live:

@@ -153,7 +153,7 @@ def test_the_page_starts_a_run_shows_it_and_refuses_bad_settings(app):
     assert not app.exception
     assert any("No run with these settings" in i.value for i in app.info)
     app.number_input(key="lab_steps").set_value(40).run()
-    app.button[0].click().run()  # Start
+    app.button(key="lab_start").click().run()
     assert not app.exception
     from ui import lab
 
@@ -170,6 +170,15 @@ def test_the_page_starts_a_run_shows_it_and_refuses_bad_settings(app):
     assert app.text_input(key="lab_query").value == "something that flies"
     titles = [m.value for m in app.main.markdown if m.value.startswith("**")]
     assert titles == ["**Untrained head (step 0)**", "**This run at step 40**", "**Shipped model 3.0**"]
+    app.radio(key="lab_view").set_value("Similarity matrix").run()
+    app.selectbox(key="lab_compare").set_value(1.0).run()  # the same run at another temperature, side by side
+    assert not app.button(key="lab_start").disabled
+    app.button(key="lab_start").click().run()
+    wait(lab.runs().find(data, LabSettings(steps=40, temperature=1.0)))
+    app.run()
+    assert not app.exception and len(app.get("plotly_chart")) == 2  # two matrices
+    assert any("temperature 1: Trained 40 steps" in c.value for c in app.caption)
+    assert app.button(key="lab_start").disabled  # both runs exist: nothing to start
     app.number_input(key="lab_batch").set_value(1).run()
     assert any("at least 2 picture-caption pairs" in e.value for e in app.error)
     app.number_input(key="lab_batch").set_value(128).run()
