@@ -18,7 +18,8 @@ RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 10.0, 1000.0)
 TEMPERATURES = (0.01, 0.03, 0.07, 0.2, 0.5, 1.0)
 NO_COMPARISON = "no second run"
 KEPT_PER_SESSION = 4  # runs a session remembers (a stopped one is gone from the server, not from its watchers)
-QUERY_EXAMPLES = ("something that flies", "a sweet dessert", "a musical instrument")
+QUESTION = "something that flies"  # the before/after question a class starts from
+DEFAULT = LabSettings()
 
 page_header("Watch it learn", "lab")
 try:
@@ -28,15 +29,28 @@ except (ValueError, OSError, ModelLoadError) as err:
     st.stop()
 
 columns = st.columns([1, 1, 1.1, 1.6, 0.8])
-steps = columns[0].number_input("Steps", value=300, step=50, key="lab_steps", help="Updates of the head's weights")
+steps = columns[0].number_input(
+    "Steps", value=DEFAULT.steps, step=50, key="lab_steps", help="Updates of the head's weights"
+)
 batch = columns[1].number_input(
-    "Batch", value=128, step=16, key="lab_batch", help="Pictures per step: each must pick its own caption among them"
+    "Batch",
+    value=DEFAULT.batch,
+    step=16,
+    key="lab_batch",
+    help="Pictures per step: each must pick its own caption among them",
 )
 temperature = columns[2].number_input(
-    "Temperature", value=0.07, step=0.01, format="%.2f", key="lab_temperature", help="Cosines are divided by it"
+    "Temperature",
+    value=DEFAULT.temperature,
+    step=0.01,
+    format="%.2f",
+    key="lab_temperature",
+    help="Cosines are divided by it",
 )
-lr = columns[3].select_slider("Learning rate", RATES, value=0.003, key="lab_lr", help="How far each step moves")
-seed = columns[4].number_input("Seed", value=0, step=1, key="lab_seed", help="The head's first weights, the batches")
+lr = columns[3].select_slider("Learning rate", RATES, value=DEFAULT.lr, key="lab_lr", help="How far each step moves")
+seed = columns[4].number_input(
+    "Seed", value=DEFAULT.seed, step=1, key="lab_seed", help="The head's first weights, the batches"
+)
 buttons = st.columns([1, 1, 1.1, 2.4], vertical_alignment="bottom")
 compare = buttons[3].selectbox(
     "Side by side: a second run at temperature",
@@ -173,7 +187,7 @@ def show_gap(runs: list[LabRun], index: int, names: list[str]) -> None:
 
 def show_before_after(runs: list[LabRun], index: int, names: list[str]) -> None:
     snap = run.snapshots[index]
-    text = st.text_input("A question for all three", QUERY_EXAMPLES[0], max_chars=200, key="lab_query")
+    text = st.text_input("A question for all three", QUESTION, max_chars=200, key="lab_query")
     if not text.strip():
         return
     answered = (
