@@ -178,10 +178,13 @@ def show_angles(runs: list[LabRun], index: int, names: list[str]) -> None:
 def show_gap(runs: list[LabRun], index: int, names: list[str]) -> None:
     snap = run.snapshots[index]
     curves = [(label_of(r), list(r.losses), list(r.snapshots)) for r in runs]
-    st.plotly_chart(lab_plots.gap_curve(curves, snap.step), key="gap")
+    shipped_gap = lab.shipped()[2]
+    st.plotly_chart(lab_plots.gap_curve(curves, snap.step, shipped_gap), key="gap")
     st.caption(
-        f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption. "
-        "The captions never move (their tower is frozen); only the pictures' side does."
+        f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption "
+        f"(the shipped model: {shipped_gap:.0f}°). Each picture gets closer to its own caption, yet pictures as a "
+        "whole stay in their own region: that is the gap the Map page shows. The captions never move (their "
+        "tower is frozen); only the pictures' side does."
     )
 
 

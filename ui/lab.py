@@ -14,7 +14,7 @@ import streamlit as st
 from similarity.encoders import BUNDLED, Encoder
 from similarity.ingest.bundled import EMOJI
 from similarity.lab.data import LabData, backbone_features, demo_split, lab_data, pictures_by_item
-from similarity.lab.run import recall
+from similarity.lab.run import centre_angle, recall
 from similarity.lab.runs import LabRuns
 from similarity.search.topk import top_k
 from similarity.storage.paths import DEMO_FEATURES
@@ -51,14 +51,15 @@ def data() -> LabData:
     return shared_with_progress("lab", ("data", model.key), compute, what, estimate)
 
 
-def shipped() -> tuple[np.ndarray, float]:
-    """(the shipped model's picture vector per demo item, its held-out recall@5), once per server."""
+def shipped() -> tuple[np.ndarray, float, float]:
+    """(the shipped model's picture vector per demo item, its held-out recall@5, its modality gap in degrees),
+    once per server."""
     model, lab = encoder(), data()
 
     def compute():
         space = cache.space_of(model, cache.bundled_collection(EMOJI.link), str(store_root()))
         pictures = pictures_by_item(space)
-        return pictures, recall(pictures, lab.captions, lab.unseen)
+        return pictures, recall(pictures, lab.captions, lab.unseen), centre_angle(pictures, lab.captions)
 
     return shared("lab", ("shipped", model.key), compute)
 

@@ -180,8 +180,8 @@ def caption_angle_view(snap: Snapshot, names: list[str], caption: int) -> go.Fig
     )
 
 
-def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) -> go.Figure:
-    """Degrees between the mean picture direction and the mean caption direction, per run."""
+def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int, shipped: float) -> go.Figure:
+    """Degrees between the mean picture direction and the mean caption direction, per run and for the shipped model."""
     fig = go.Figure()
     for (label, _, snaps), colour in zip(runs, RUN_COLOURS):
         fig.add_scatter(
@@ -191,6 +191,12 @@ def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) ->
             name=label,
             line=dict(color=colour, width=3),
         )
+    fig.add_hline(
+        y=shipped,
+        line=dict(color=RESULT_COLOUR, dash="dot"),
+        annotation_text=f"shipped model 3.0: {shipped:.0f}°",
+        annotation_position="bottom left",
+    )
     _step_marker(fig, step)
     fig.update_layout(
         **LAYOUT,
