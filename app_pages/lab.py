@@ -182,9 +182,10 @@ def show_gap(runs: list[LabRun], index: int, names: list[str]) -> None:
     st.plotly_chart(lab_plots.gap_curve(curves, snap.step, shipped_gap), key="gap")
     st.caption(
         f"At step {snap.step:,} the average picture points {snap.gap_angle:.0f}° away from the average caption "
-        f"(the shipped model: {shipped_gap:.0f}°). Each picture gets closer to its own caption, yet pictures as a "
-        "whole stay in their own region: that is the gap the Map page shows. The captions never move (their "
-        "tower is frozen); only the pictures' side does."
+        f"(the shipped model: {shipped_gap:.0f}°: it trained ten times longer, and 30% of each of its picture "
+        "vectors is made of caption vectors, its ImageNet-label bridge). Each picture gets closer to its own "
+        "caption, yet pictures as a whole stay in their own region: that is the gap the Map page shows. The "
+        "captions never move (their tower is frozen); only the pictures' side does."
     )
 
 
