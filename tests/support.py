@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from similarity.limits import LAB_REFRESH_S
 from ui.serve_class import wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,15 +130,21 @@ class Student:
         self._exit.close()
 
 
+def arrive(base_url: str, page: str, action: str, tally: Tally) -> tuple[Student, float]:
+    """A new session opening ``page``, timed as ``action`` and counted; returns it and when it began."""
+    start = time.monotonic()
+    me = Student(base_url)
+    me.run(page)
+    tally.record(action, time.monotonic() - start)
+    with tally.lock:
+        tally.opened += 1
+    return me, start
+
+
 def student(base_url: str, seconds: float, tally: Tally, seed: int, think_s: float) -> None:
     rng = random.Random(seed)
     try:
-        start = time.monotonic()
-        me = Student(base_url)
-        me.run("search")
-        tally.record("open the app", time.monotonic() - start)
-        with tally.lock:
-            tally.opened += 1
+        me, start = arrive(base_url, "search", "open the app", tally)
         stop = start + seconds
         for step in range(10_000):  # bounded in count as well as time
             if time.monotonic() >= stop:
@@ -164,16 +171,9 @@ def lab_watcher(base_url: str, seconds: float, tally: Tally, seed: int, think_s:
     Watching reruns the whole page as often as the page redraws its figures
     (a browser reruns only the figures' fragment: this is an upper bound).
     """
-    from similarity.limits import LAB_REFRESH_S
-
     doing = "open the lab"
     try:
-        start = time.monotonic()
-        me = Student(base_url)
-        me.run("lab")
-        tally.record("open the lab", time.monotonic() - start)
-        with tally.lock:
-            tally.opened += 1
+        me, start = arrive(base_url, "lab", doing, tally)
         time.sleep(random.Random(seed).uniform(0, think_s))  # not all at the same instant
         began, doing = time.monotonic(), "press Start"
         me.run("lab", press="lab_start")

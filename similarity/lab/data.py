@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from similarity.encoders import Encoder
+from similarity.encoders import Encoder, load_encoder
 from similarity.encoders.bundled import BACKBONE
-from similarity.ingest.collection import Collection
+from similarity.ingest.collection import Collection, load_demo
 from similarity.ingest.space import Space
 from similarity.storage.keys import IMAGE, content_id
 from similarity.storage.paths import DEMO_DIR, DEMO_FEATURES
@@ -90,7 +90,8 @@ def lab_data(collection: Collection, features: np.ndarray, captions: np.ndarray,
         train,
         unseen,
         shown_rows([i.caption or "" for i in items], train),
-        content_id(collection.content_hash.encode() + features.tobytes()[:1_000_000] + captions.tobytes()),
+        # The features follow from the pictures (in the content hash) and the fixed backbone; captions from the model.
+        content_id(f"{collection.content_hash}/{BACKBONE}".encode() + captions.tobytes()),
     )
 
 
@@ -111,8 +112,5 @@ def pictures_by_item(space: Space) -> np.ndarray:
 
 
 if __name__ == "__main__":  # make: the lab's features, so its first run starts at once
-    from similarity.encoders import load_encoder
-    from similarity.ingest.collection import load_demo
-
     demo = load_demo()
     print(f"backbone features of {len(backbone_features(load_encoder('bundled'), demo)):,} pictures in {DEMO_FEATURES}")

@@ -48,8 +48,17 @@ def similarity_matrix(snap: Snapshot, names: list[str], title: str) -> go.Figure
     return fig
 
 
-def _step_marker(fig: go.Figure, step: int) -> None:
+def _over_steps(fig: go.Figure, step: int, title: str, subtitle: str, yaxis: dict) -> go.Figure:
+    """A curve over the run's steps: the step on show marked, the one look of the lab's curves."""
     fig.add_vline(x=step, line=dict(color=QUERY_COLOUR, width=1, dash="dot"))
+    fig.update_layout(
+        **LAYOUT,
+        title=dict(text=f"{title}<br><sup>{subtitle}</sup>"),
+        xaxis=dict(title="training step"),
+        yaxis=yaxis,
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
 
 
 def loss_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) -> go.Figure:
@@ -74,15 +83,9 @@ def loss_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int) -
             line=dict(color=colour, width=3),
             hovertemplate="step %{x}<br>loss %{y:.3f}<extra>" + html.escape(label) + "</extra>",
         )
-    _step_marker(fig, step)
-    fig.update_layout(
-        **LAYOUT,
-        title=dict(text="Loss<br><sup>how unsure each pick of its own pair is</sup>"),
-        xaxis=dict(title="training step"),
-        yaxis=dict(title="loss (nats)", rangemode="tozero"),
-        legend=dict(orientation="h", y=-0.25),
+    return _over_steps(
+        fig, step, "Loss", "how unsure each pick of its own pair is", dict(title="loss (nats)", rangemode="tozero")
     )
-    return fig
 
 
 def recall_curve(
@@ -119,15 +122,13 @@ def recall_curve(
             annotation_text=f"shipped model 3.0, held-out: {shipped:.0%}",
             annotation_position="top left",
         )
-    _step_marker(fig, step)
-    fig.update_layout(
-        **LAYOUT,
-        title=dict(text=f"Recall@{RECALL_AT}<br><sup>captions whose picture is in their top {RECALL_AT}</sup>"),
-        xaxis=dict(title="training step"),
-        yaxis=dict(title=f"recall@{RECALL_AT} (share of captions)", range=[0, 1.02], tickformat=".0%"),
-        legend=dict(orientation="h", y=-0.25),
+    return _over_steps(
+        fig,
+        step,
+        f"Recall@{RECALL_AT}",
+        f"captions whose picture is in their top {RECALL_AT}",
+        dict(title=f"recall@{RECALL_AT} (share of captions)", range=[0, 1.02], tickformat=".0%"),
     )
-    return fig
 
 
 def angle_curves(snaps: list[Snapshot], names: list[str], step: int) -> go.Figure:
@@ -156,15 +157,9 @@ def angle_curves(snaps: list[Snapshot], names: list[str], step: int) -> go.Figur
     fig.add_hline(
         y=90, line=dict(color="#bbb", dash="dot"), annotation_text="90° = unrelated", annotation_position="top right"
     )
-    _step_marker(fig, step)
-    fig.update_layout(
-        **LAYOUT,
-        title=dict(text="Angles<br><sup>own pairs close in, others stay wide</sup>"),
-        xaxis=dict(title="training step"),
-        yaxis=dict(title="angle φ (degrees)", range=[0, 120]),
-        legend=dict(orientation="h", y=-0.25),
+    return _over_steps(
+        fig, step, "Angles", "own pairs close in, others stay wide", dict(title="angle φ (degrees)", range=[0, 120])
     )
-    return fig
 
 
 def caption_angle_view(snap: Snapshot, names: list[str], caption: int) -> go.Figure:
@@ -197,12 +192,10 @@ def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int, sh
         annotation_text=f"shipped model 3.0: {shipped:.0f}°",
         annotation_position="bottom left",
     )
-    _step_marker(fig, step)
-    fig.update_layout(
-        **LAYOUT,
-        title=dict(text="The modality gap<br><sup>angle between the mean picture and the mean caption</sup>"),
-        xaxis=dict(title="training step"),
-        yaxis=dict(title="angle between the centres (degrees)", range=[0, 100]),
-        legend=dict(orientation="h", y=-0.25),
+    return _over_steps(
+        fig,
+        step,
+        "The modality gap",
+        "angle between the mean picture and the mean caption",
+        dict(title="angle between the centres (degrees)", range=[0, 100]),
     )
-    return fig
