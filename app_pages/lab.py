@@ -28,7 +28,16 @@ except (ValueError, OSError, ModelLoadError) as err:
     st.info(f"The lab needs the bundled model 3.0 and its exported backbone: {plain(err)}")
     st.stop()
 
-columns = st.columns([1, 1, 1.1, 1.6, 0.8])
+# The settings fold away once a run is on show, so the figure fits a projector's 768 pixels.
+if st.session_state.pop("lab_fold", False):  # set by Start, before the rerun that shows the run
+    st.session_state["lab_settings"] = False
+box = st.expander(
+    "Settings: steps, batch, temperature, learning rate, seed, a second run",
+    expanded=lab.runs().find(data, DEFAULT) is None,  # a student arriving at a shown run sees the figure
+    key="lab_settings",
+    on_change="rerun",
+)
+columns = box.columns([1, 1, 1.1, 1.6, 0.8])
 steps = columns[0].number_input(
     "Steps", value=DEFAULT.steps, step=50, key="lab_steps", help="Updates of the head's weights"
 )
@@ -51,8 +60,7 @@ lr = columns[3].select_slider("Learning rate", RATES, value=DEFAULT.lr, key="lab
 seed = columns[4].number_input(
     "Seed", value=DEFAULT.seed, step=1, key="lab_seed", help="The head's first weights, the batches"
 )
-buttons = st.columns([1, 1, 1.1, 2.4], vertical_alignment="bottom")
-compare = buttons[3].selectbox(
+compare = box.selectbox(
     "Side by side: a second run at temperature",
     [NO_COMPARISON, *TEMPERATURES],
     key="lab_compare",
@@ -85,6 +93,7 @@ def found(wanted: LabSettings | None) -> LabRun | None:
 
 
 run, second = found(settings), found(other)
+buttons = st.columns([1, 1, 1.1, 2.4])
 # Start is offered while a wanted run (this one, or its side-by-side one) is missing or was stopped.
 wanted = [run, second] if other else [run]
 again = any(r is None or r.status in (FAILED, STOPPED) for r in wanted)
@@ -93,6 +102,7 @@ if buttons[0].button("Start", type="primary", icon=":material/play_arrow:", disa
         registry.start(data, settings)
         if other:
             registry.start(data, other)
+        st.session_state["lab_fold"] = True
         st.rerun()  # drawn again with the run: Start disabled, Stop enabled
     except ValueError as err:
         st.error(plain(err))
@@ -121,7 +131,8 @@ def status(r: LabRun, label: str) -> None:
     elif r.status in (FAILED, STOPPED):
         st.warning(f"{label}: {plain(r.message)}")
     else:
-        st.caption(f"{label}: {plain(r.message)}")
+        slider = " The slider shows any step." if r is run else ""
+        st.caption(f"{label}: {plain(r.message)}{slider}")
 
 
 def label_of(r: LabRun) -> str:
@@ -137,7 +148,9 @@ def shown_index(r: LabRun, replaying: bool) -> int:
         share = (time.time() - st.session_state["lab_replay"]) / REPLAY_S
         return min(last, int(share * (last + 1)))
     steps = [s.step for s in r.snapshots]
-    step = st.select_slider("Show the run at step", steps, value=steps[-1], key=f"lab_step_{id(r)}")
+    step = st.select_slider(
+        "Show the run at step", steps, value=steps[-1], key=f"lab_step_{id(r)}", label_visibility="collapsed"
+    )
     return steps.index(step)
 
 

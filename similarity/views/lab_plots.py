@@ -40,7 +40,7 @@ def similarity_matrix(snap: Snapshot, names: list[str], title: str) -> go.Figure
         )
     )
     fig.update_layout(
-        **{**LAYOUT, "height": 390, "margin": dict(l=90, r=10, t=60, b=85)},
+        **{**LAYOUT, "height": 345, "margin": dict(l=90, r=10, t=50, b=72)},
         title=dict(text=f"{title}<br><sup>step {snap.step:,}: pictures (rows) × captions (columns)</sup>"),
         xaxis=dict(title="captions (frozen text tower)", tickangle=-40, side="bottom"),
         yaxis=dict(title="pictures (the head)", autorange="reversed"),
