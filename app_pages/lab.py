@@ -218,6 +218,13 @@ def show_before_after(runs: list[LabRun], index: int, names: list[str]) -> None:
         column.image(
             [cache.thumbnail(data.paths[i], 64) for i in rows], width=64, caption=[data.names[i] for i in rows]
         )
+    st.caption(
+        f"The same question, three heads, the same {len(data.names):,} pictures, the top 5 of each. The untrained "
+        f"head answers at random. This run learnt from {len(data.train):,} of these very pictures; the shipped "
+        "model learnt from eight emoji designs and thousands of drawings, with a share of ImageNet's labels mixed "
+        "into each picture: it copes with designs it never saw, yet on this one gallery a short run can answer "
+        "some questions better."
+    )
 
 
 # One figure at a time: every watching session redraws it as the run goes (tabs would draw all five).

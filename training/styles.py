@@ -42,6 +42,11 @@ ICONIFY = {
     "streamline-emojis": ("@iconify-json/streamline-emojis", "1.2.4"),
     "twemoji": ("@iconify-json/twemoji", "1.2.5"),
     "fxemoji": ("@iconify-json/fxemoji", "1.2.2"),
+    "emojione": ("@iconify-json/emojione", "1.2.3"),
+    "emojione-v1": ("@iconify-json/emojione-v1", "1.2.3"),
+    # named icons of other things, not emoji designs (training.icons)
+    "game-icons": ("@iconify-json/game-icons", "1.2.4"),
+    "pinhead": ("@iconify-json/pinhead", "1.2.28"),
 }
 TRAINING_STYLES = (
     "noto-font",

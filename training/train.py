@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from similarity.encoders.bundled import BACKBONE, build_bundled, minilm_dir
 from similarity.encoders.lite import SIZE, imagenet_classes
 from similarity.storage.paths import BUNDLED_DIR
-from training import clipart, emoji_data
+from training import clipart, emoji_data, icons
 from training.features import cached_outputs
 from training.styles import TRAINING_STYLES, rendered
 
@@ -57,6 +57,7 @@ class TrainConfig:
     icon_bridge: float = 0.3  # share of the ImageNet-label bridge mixed into icons' vectors
     styles: tuple = TRAINING_STYLES  # emoji designs seen in training
     clipart: float = 0.25  # share of each batch drawn from the clipart's English-titled training drawings (0: none)
+    icons: float = 0.0  # share of each batch drawn from the named icon sets (training.icons; 0: none)
     hard_negatives: bool = False  # fill batches with emoji of the same Unicode subgroup
     seed: int = 0
     limit: int = 0  # train on the first N training emoji only (a smoke test); 0: all
@@ -115,6 +116,32 @@ def training_features(train_set, styles) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(features), np.array(owner)
 
 
+@dataclass
+class Extra:
+    """Pictures beyond emoji that train a set share of each batch."""
+
+    what: str  # for the provenance line, e.g. "public-domain drawings"
+    drawings: clipart.Drawings
+    features: np.ndarray  # the backbone's, one row per drawing
+    per_batch: int
+
+
+def extra_drawings(cfg: TrainConfig) -> list[Extra]:
+    """The clipart's English-titled training drawings and the named icon sets, as the config asks."""
+    extras = []
+    if cfg.clipart:
+        drawn = clipart.drawings(held_out=False)
+        english = clipart.english_titled(drawn.captions)
+        features = drawn.features("clipart-training")[english]
+        extras.append(Extra("public-domain drawings", drawn.subset(english), features, int(cfg.batch * cfg.clipart)))
+    if cfg.icons:
+        sets = [icons.icon_drawings(s) for s in icons.ICON_SETS]
+        features = np.concatenate([d.features(f"icons-{s}") for s, d in zip(icons.ICON_SETS, sets)])
+        both = clipart.Drawings([c for d in sets for c in d.captions], np.concatenate([d.pictures for d in sets]))
+        extras.append(Extra("named icons", both, features, int(cfg.batch * cfg.icons)))
+    return extras
+
+
 def encode_texts(model, tokenizer, texts: list[str]) -> torch.Tensor:
     """The frozen text tower's unit vectors."""
     with torch.inference_mode():
@@ -131,11 +158,7 @@ def train(cfg: TrainConfig) -> Path:
     t0 = time.time()
     features, owner = training_features(train_set, cfg.styles)
     pictures_of = [np.flatnonzero(owner == i) for i in range(len(train_set))]
-    drawings = clipart.drawings(held_out=False) if cfg.clipart else None
-    drawn_features = drawings.features("clipart-training") if drawings else None
-    if drawings:
-        english = clipart.english_titled(drawings.captions)
-        drawings, drawn_features = drawings.subset(english), drawn_features[english]
+    extras = extra_drawings(cfg)
     print(f"{len(features)} training pictures of {len(train_set)} emoji ready in {time.time() - t0:.0f}s", flush=True)
 
     folder = str(minilm_dir())
@@ -149,10 +172,10 @@ def train(cfg: TrainConfig) -> Path:
     t0 = time.time()
     cached = encode_texts(model, tokenizer, flat)
     visual.class_vectors.copy_(encode_texts(model, tokenizer, imagenet_classes()))
-    drawn = encode_texts(model, tokenizer, drawings.captions) if drawings else None
+    drawn = [encode_texts(model, tokenizer, e.drawings.captions) for e in extras]
     print(f"encoded {len(flat)} captions and 1,000 class names in {time.time() - t0:.0f}s", flush=True)
 
-    everything = np.concatenate([features, drawn_features]) if drawings else features
+    everything = np.concatenate([features, *(e.features for e in extras)])
     visual.feature_mean.copy_(torch.from_numpy(everything.mean(0)))
     visual.feature_std.copy_(torch.from_numpy(everything.std(0) + 1e-3))
     visual.icon_bridge.fill_(cfg.icon_bridge)
@@ -167,7 +190,7 @@ def train(cfg: TrainConfig) -> Path:
         ],
         lr=cfg.lr,
     )
-    batches = Batches(train_set, cfg.batch - (n_drawn := int(cfg.batch * cfg.clipart)), cfg.hard_negatives, rng)
+    batches = Batches(train_set, cfg.batch - sum(e.per_batch for e in extras), cfg.hard_negatives, rng)
     start, log = time.time(), []
     visual.head.train()
     for step in range(cfg.steps):
@@ -177,9 +200,9 @@ def train(cfg: TrainConfig) -> Path:
         chosen = batches()
         x = features[np.array([rng.choice(pictures_of[i]) for i in chosen])]
         t = cached[np.array([first[i] + rng.randrange(len(captions[i])) for i in chosen])]
-        if drawings:
-            some = np.array(rng.sample(range(len(drawings.captions)), n_drawn))
-            x, t = torch.cat([x, torch.from_numpy(drawn_features[some])]), torch.cat([t, drawn[some]])
+        for extra, vectors in zip(extras, drawn):
+            some = np.array(rng.sample(range(len(vectors)), extra.per_batch))
+            x, t = torch.cat([x, torch.from_numpy(extra.features[some])]), torch.cat([t, vectors[some]])
         logits = logit_scale.exp() * visual.head_vectors(x) @ t.T
         labels = torch.arange(len(t))
         loss = (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2
@@ -192,10 +215,10 @@ def train(cfg: TrainConfig) -> Path:
             log.append({"step": step + 1, "seconds": round(time.time() - start), "loss": round(loss.item(), 4)})
             print(log[-1], flush=True)
     visual.head.eval()
-    return save(model, cfg, full_cfg, log, len(train_set), drawings)
+    return save(model, cfg, full_cfg, log, len(train_set), extras)
 
 
-def save(model, cfg: TrainConfig, full_cfg: dict, log: list, n_emoji: int, drawings) -> Path:
+def save(model, cfg: TrainConfig, full_cfg: dict, log: list, n_emoji: int, extras: list[Extra]) -> Path:
     from safetensors.torch import save_file
 
     out = Path(cfg.out)
@@ -204,7 +227,7 @@ def save(model, cfg: TrainConfig, full_cfg: dict, log: list, n_emoji: int, drawi
     state = model.state_dict()
     save_file({k: v.contiguous() for k, v in state.items() if k.startswith(TRAINED)}, str(out / "model.safetensors"))
     full_cfg["model_cfg"]["text_cfg"].update(hf_model_name=None, hf_tokenizer_name=None)
-    more = f" and {len(drawings.captions):,} public-domain drawings" if drawings else ""
+    more = "".join(f" and {len(e.drawings.captions):,} {e.what}" for e in extras)
     meta = {
         "name": "emoji-clip 3.0 (EfficientNet-Lite0 + frozen MiniLM text)",
         "provenance": (
