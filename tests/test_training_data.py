@@ -71,3 +71,14 @@ def test_only_english_titled_drawings_train():
     titles = ["bass guitar (music)", "ragazza seduta (people)", "kjumpingcube (applications)", "red apple"]
     assert english_titled(titles).tolist() == [True, False, False, True]
     assert not english_titled(["(flags)"]).any()  # a folder alone is no title
+
+
+def test_named_icons_never_train_a_concept_held_out_from_the_emoji():
+    """An icon named like a held-out emoji concept would train it, and the card's "unseen" figures would lie."""
+    from training.icons import caption_of, kept_names, unseen_words
+
+    held_out = next(w for w in sorted(unseen_words()) if w.isalpha() and len(w) >= 3)
+    names = [f"big-{held_out}-3", "claw-hammer", "claw-hammer-2", "ragazza-seduta", "x", "blue-claw-hammer"]
+    assert caption_of("claw-hammer-2") == "claw hammer"
+    # held out, drawn twice, not English, not a word; a colour word holds nothing back
+    assert kept_names(names) == ["claw-hammer", "blue-claw-hammer"]

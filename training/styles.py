@@ -169,14 +169,17 @@ def iconify_icon(style: str, e: Emoji) -> dict | None:
 
 
 def render_iconify(style: str, e: Emoji, size: int) -> Image.Image | None:
-    """An emoji from an iconify set, rasterised at twice the size, then scaled."""
+    """An emoji from an iconify set on white, or None when the set lacks it."""
+    icon = iconify_icon(style, e)
+    return None if icon is None else draw_icon(icon, size)
+
+
+def draw_icon(icon: dict, size: int) -> Image.Image | None:
+    """An iconify icon (``body``, ``width``, ``height``) rasterised at twice the size, then scaled onto white."""
     try:
         import cairosvg
     except ImportError as err:
         raise ImportError("SVG emoji styles need `pip install cairosvg`") from err
-    icon = iconify_icon(style, e)
-    if icon is None:
-        return None
     svg = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {icon["width"]} {icon["height"]}">{icon["body"]}</svg>'
     try:
         png = cairosvg.svg2png(bytestring=svg.encode(), output_width=size * 2, output_height=size * 2)
