@@ -51,7 +51,10 @@ if on_hover:
     images = map_pictures.hover_pictures(space, method, kinds, rows)
     map_slot.altair_chart(picture_map(fitted.coords, groups, hover, images, **drawn), key="map_picture_chart")
 else:
-    figure = embedding_map(fitted.coords, groups, hover, **drawn)
+    # PCA places undrawn items exactly, some beyond the sample's edge: kept in view, a lasso can take them.
+    sampled_pca = len(rows) < len(space.rows(kinds)) and PROJECTORS[method].exact_placement
+    extent = cache.map_positions(space, method, kinds) if sampled_pca else None
+    figure = embedding_map(fitted.coords, groups, hover, extent=extent, **drawn)
     event = map_slot.plotly_chart(figure, key="map_chart", on_select="rerun", selection_mode=("box", "lasso"))
 st.caption(report.sentence())
 if len(rows) < len(space.rows(kinds)):

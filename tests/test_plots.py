@@ -101,3 +101,13 @@ def test_the_angle_view_keeps_its_names_clear_of_the_degree_labels_and_needs_no_
     assert fig.layout.polar.radialaxis.range[1] >= 4 + 3  # room between the last rank and the arc
     assert not fig.layout.polar.radialaxis.title.text  # the rank scale is said in the subtitle, never clipped
     assert "distance from the corner = rank" in fig.layout.title.text
+
+
+def test_a_sampled_map_keeps_every_placed_item_in_view():
+    """Items a sampled PCA map places beyond its sample's edge stay in view, so a lasso around the map takes them."""
+    coords = np.random.default_rng(0).normal(size=(50, 2))
+    placed = np.array([[9.0, -7.0], [0.0, 0.0]])
+    plain = embedding_map(coords, ["a"] * 50, ["x"] * 50, "u", "PCA")
+    assert plain.layout.xaxis.range[1] < 9 and plain.layout.yaxis.range[0] > -7  # the sample alone
+    fig = embedding_map(coords, ["a"] * 50, ["x"] * 50, "u", "PCA", extent=placed)
+    assert fig.layout.xaxis.range[1] > 9 and fig.layout.yaxis.range[0] < -7

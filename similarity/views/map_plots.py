@@ -35,6 +35,7 @@ def embedding_map(
     result_names: list[str] | None = None,
     group_names: dict[str, str] | None = None,
     examples=None,
+    extent=None,
 ) -> go.Figure:
     """WebGL scatter of items on a 2-D map, the query linked to its top-k.
 
@@ -45,7 +46,9 @@ def embedding_map(
     with an arrow: evenly spaced, so no two labels overlap however close the
     points are. ``group_names``: a label at each group's centre (e.g. clusters).
     ``examples``: pictures drawn on the map under the points (a
-    :class:`similarity.views.picture_map.Examples`).
+    :class:`similarity.views.picture_map.Examples`). ``extent``: more
+    positions the view must cover (the items a sampled map places but does
+    not draw), so a lasso around the whole map takes every item.
     """
     fig = go.Figure()
     colour_by = np.asarray(colour_by)
@@ -73,8 +76,9 @@ def embedding_map(
         )
     if group_names:
         _group_labels(fig, coords, colour_by, group_names)
-    xrange = [float(coords[:, 0].min()), float(coords[:, 0].max())]
-    yrange = [float(coords[:, 1].min()), float(coords[:, 1].max())]
+    seen = coords if extent is None else np.vstack([coords.min(0), coords.max(0), extent.min(0), extent.max(0)])
+    xrange = [float(seen[:, 0].min()), float(seen[:, 0].max())]
+    yrange = [float(seen[:, 1].min()), float(seen[:, 1].max())]
     if examples is not None:
         _pictures(fig, coords, examples, 0.05 * (xrange[1] - xrange[0] or 1), 0.07 * (yrange[1] - yrange[0] or 1))
     if query_xy is not None:
