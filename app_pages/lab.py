@@ -221,7 +221,7 @@ def show_before_after(runs: list[LabRun], index: int, names: list[str]) -> None:
     st.caption(
         f"The same question, three heads, the same {len(data.names):,} pictures, the top 5 of each. The untrained "
         f"head answers at random. This run learnt from {len(data.train):,} of these very pictures; the shipped "
-        "model learnt from eight emoji designs and thousands of drawings, with a share of ImageNet's labels mixed "
+        "model learnt from ten emoji designs and thousands of drawings, with a share of ImageNet's labels mixed "
         "into each picture: it copes with designs it never saw, yet on this one gallery a short run can answer "
         "some questions better."
     )

@@ -48,6 +48,7 @@ ICONIFY = {
     "game-icons": ("@iconify-json/game-icons", "1.2.4"),
     "pinhead": ("@iconify-json/pinhead", "1.2.28"),
 }
+EMOJIONE = ("emojione", "emojione-v1")  # the last two designs added: new designs are recognised better (model card)
 TRAINING_STYLES = (
     "noto-font",
     "noto",
@@ -57,6 +58,7 @@ TRAINING_STYLES = (
     "fluent-emoji-flat",
     "fluent-emoji-high-contrast",
     "streamline-emojis",
+    *EMOJIONE,
 )
 HELD_OUT_STYLES = ("twemoji", "fxemoji")
 STYLE_NAMES = {"twemoji": "Twemoji", "fxemoji": "Firefox OS emoji", "noto-font": "Noto Color Emoji"}

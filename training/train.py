@@ -10,9 +10,10 @@ per picture (:mod:`training.features`, cached on disk) and MiniLM's vector
 per caption, so a training step is two small matrix products.
 
 Training pictures: every training concept (:func:`training.emoji_data.split_by_concept`)
-in the eight training designs, and optionally the clipart demo's English-titled
-drawings outside its held-out categories (:data:`training.clipart.HELD_OUT`),
-a set share of each batch. The photo mode needs no training: the ImageNet-label
+in the ten training designs (:data:`training.styles.TRAINING_STYLES`), and
+optionally, each a set share of each batch, the clipart demo's English-titled
+drawings outside its held-out categories (:data:`training.clipart.HELD_OUT`)
+and named icons (:mod:`training.icons`). The photo mode needs no training: the ImageNet-label
 bridge is the backbone's class probabilities times MiniLM's vectors of the
 class names (:mod:`similarity.encoders.picture_tower`).
 

@@ -1,9 +1,10 @@
 """The model search: train each recipe variant on the same budget, score it honestly.
 
-Run ``python -m training.variants``. Each variant changes one
-thing on top of the previous one; every variant is scored by
-:func:`training.evaluate.evaluate` (full galleries, held-out designs,
-free-form queries) and the table goes into the model card. Weights are
+Run ``python -m training.variants``. Each variant changes one thing on top
+of the previous one (each share of named icons, on top of the shipped
+recipe); every variant is scored by :func:`training.evaluate.evaluate`
+(full galleries, held-out designs, free-form queries) and the table goes
+into the model card. Weights are
 kept in a scratch folder, not in the repository.
 """
 
@@ -21,14 +22,16 @@ from similarity.encoders.bundled import load_bundled
 from similarity.encoders.onnx_export import export_bundled
 from similarity.storage.paths import BUNDLED_DIR
 from training.evaluate import evaluate
+from training.styles import EMOJIONE, TRAINING_STYLES
 from training.train import TrainConfig, train
 
+EIGHT_DESIGNS = tuple(s for s in TRAINING_STYLES if s not in EMOJIONE)
 VARIANTS = {
-    "emoji only (8 designs)": dict(clipart=0.0),
-    "+ clipart drawings, 1/4 of each batch": dict(clipart=0.25),
-    "+ clipart, 1/2 of each batch": dict(clipart=0.5),
-    "+ clipart 1/4, same-subgroup hard negatives": dict(clipart=0.25, hard_negatives=True),
-    "+ clipart 1/4, no bridge mixed into icons": dict(clipart=0.25, icon_bridge=0.0),
+    "emoji only (8 designs)": dict(styles=EIGHT_DESIGNS, clipart=0.0),
+    "+ English-titled clipart, 1/4 of each batch": dict(styles=EIGHT_DESIGNS),
+    "+ two EmojiOne designs (10 designs; shipped)": {},
+    "+ named icons, 1/10 of each batch": dict(icons=0.1),
+    "+ named icons, 1/4 of each batch": dict(icons=0.25),
 }
 
 
