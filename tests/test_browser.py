@@ -274,7 +274,7 @@ def test_a_class_starts_watches_and_replays_a_training_run_at_1024(server, brows
     expect(page.get_by_role("button", name="Start")).to_be_disabled(timeout=30_000)  # the page, not only the figures
     matrix = page.locator(".js-plotly-plot").first
     expect(matrix).to_contain_text("step 200")
-    expect(page.get_by_text("Learning rate")).to_be_hidden()  # the settings folded away once it started
+    expect(page.get_by_text("Learning rate", exact=True)).to_be_hidden()  # the settings folded away once it started
     shown = matrix.bounding_box()
     assert shown["y"] + shown["height"] <= 768, shown  # the whole matrix on a projector's first screen
     other = browser.new_page(viewport={"width": 1024, "height": 768})  # a second student: no second training

@@ -48,9 +48,9 @@ def test_shipped_umap_and_tsne_maps_hold_every_point_and_place_queries_among_the
         got = shipped.shipped_map(space, method, kinds)
         assert got is not None and got.coords.shape == (len(space.rows(kinds)), 2)
         assert np.isfinite(got.coords).all() and 0 < got.trustworthiness <= 1
-        item = got.vectors[:1]  # an item as a query lands next to itself
-        nearest = np.linalg.norm(got.coords - got.place(item), axis=1).argsort()[:10]
-        assert 0 in nearest
+        item = got.vectors[:1]  # an item as a query lands next to itself, at the map's scale
+        gap = np.linalg.norm(got.coords[0] - got.place(item)[0])  # (ranks mislead in a dense cluster of faces)
+        assert gap < 0.03 * np.ptp(got.coords, axis=0).max()
 
 
 def test_the_shipped_clustering_is_what_explore_clusters_gives(space):
