@@ -17,7 +17,10 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+
 from similarity.encoders.bundled import bundled_config, load_bundled
+from similarity.encoders.lite import SIZE, load_backbone
 from similarity.encoders.onnx_runtime import BACKBONE_ONNX, MANIFEST, OpenClipTokens, Tokens
 from similarity.encoders.pretrained import load_checkpoint, load_pretrained
 from similarity.storage.paths import BUNDLED_DIR, onnx_folder
@@ -31,8 +34,6 @@ def export(encoder, folder: Path, text: dict) -> None:
     the bundled model's MiniLM) or ``{"tokenizer": "open_clip", "arch": ...}``.
     The export changes the model in place: pass an encoder loaded for this only.
     """
-    import torch
-
     model = encoder.towers.model
     text_tower = getattr(getattr(model, "text", None), "transformer", None)
     if text_tower is not None and hasattr(text_tower, "set_attn_implementation"):
@@ -112,10 +113,6 @@ def export_backbone(path: Path) -> Path:
     head learns to map, computed once per picture. The same preprocessing as
     the picture tower (the bundled export's manifest).
     """
-    import torch
-
-    from similarity.encoders.lite import SIZE, load_backbone
-
     backbone = load_backbone()
 
     class Both(torch.nn.Module):

@@ -48,6 +48,11 @@ def similarity_matrix(snap: Snapshot, names: list[str], title: str) -> go.Figure
     return fig
 
 
+def _shipped_line(fig: go.Figure, y: float, text: str, position: str) -> None:
+    """The shipped model's figure, a dotted line across the run for comparison."""
+    fig.add_hline(y=y, line=dict(color=RESULT_COLOUR, dash="dot"), annotation_text=text, annotation_position=position)
+
+
 def _over_steps(fig: go.Figure, step: int, title: str, subtitle: str, yaxis: dict) -> go.Figure:
     """A curve over the run's steps: the step on show marked, the one look of the lab's curves."""
     fig.add_vline(x=step, line=dict(color=QUERY_COLOUR, width=1, dash="dot"))
@@ -116,12 +121,7 @@ def recall_curve(
         annotation_position="top left",
     )
     if shipped is not None:
-        fig.add_hline(
-            y=shipped,
-            line=dict(color=RESULT_COLOUR, dash="dot"),
-            annotation_text=f"shipped model 3.0, held-out: {shipped:.0%}",
-            annotation_position="top left",
-        )
+        _shipped_line(fig, shipped, f"shipped model 3.0, held-out: {shipped:.0%}", "top left")
     return _over_steps(
         fig,
         step,
@@ -186,12 +186,7 @@ def gap_curve(runs: list[tuple[str, list[float], list[Snapshot]]], step: int, sh
             name=label,
             line=dict(color=colour, width=3),
         )
-    fig.add_hline(
-        y=shipped,
-        line=dict(color=RESULT_COLOUR, dash="dot"),
-        annotation_text=f"shipped model 3.0: {shipped:.0f}°",
-        annotation_position="bottom left",
-    )
+    _shipped_line(fig, shipped, f"shipped model 3.0: {shipped:.0f}°", "bottom left")
     return _over_steps(
         fig,
         step,
